@@ -1,0 +1,44 @@
+# The project's commands. `make run` and `make test` set up everything they need first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test lint bench browser clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.run-deps: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.run-deps
+
+## run: the site with demo data on http://127.0.0.1:$(PORT) (embedded PostgreSQL/Redis unless DATABASE_URL/REDIS_URL)
+run: $(VENV)/.run-deps
+	$(BIN)/python scripts/run.py
+
+## browser: Debian's Chromium for the browser tests (Playwright cannot download its own here)
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+## test: the whole suite against real PostgreSQL and Redis (local ones, started if down; else embedded)
+test: $(VENV)/.dev-deps browser
+	$(BIN)/python scripts/services.py --prefer-local -- $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## lint: formatting, lint rules and types
+lint: $(VENV)/.dev-deps
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
+
+## bench: performance figures (printed, not asserted)
+bench: $(VENV)/.dev-deps
+	$(BIN)/python scripts/services.py --prefer-local -- $(BIN)/python scripts/bench_asgi.py
+
+clean:
+	rm -rf $(VENV) .state .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -1,0 +1,30 @@
+"""WebSocket authentication: the session cookie (browsers) or `Authorization: Token <key>` (programs)."""
+
+from typing import Any
+
+from channels.auth import AuthMiddlewareStack
+from channels.db import database_sync_to_async
+from channels.middleware import BaseMiddleware
+
+from accounts.authentication import api_key_from_header
+from accounts.selectors import user_for_api_key
+
+
+class _ApiTokenMiddleware(BaseMiddleware):
+    """Replaces the session user when a token header is sent; a bad token refuses the handshake."""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        headers = dict(scope.get("headers", []))
+        header = headers.get(b"authorization", b"").decode("latin-1")
+        key = api_key_from_header(header) if header else None
+        if key is not None:
+            user = await database_sync_to_async(user_for_api_key)(key=key)
+            if user is None:
+                await send({"type": "websocket.close", "code": 4401})
+                return None
+            scope = {**scope, "user": user}
+        return await super().__call__(scope, receive, send)
+
+
+def WebSocketAuthMiddleware(inner: Any) -> Any:  # noqa: N802 — reads like the Channels stacks it wraps
+    return AuthMiddlewareStack(_ApiTokenMiddleware(inner))

@@ -1,0 +1,101 @@
+"""Every change to accounts: sign-up, e-mail verification, API tokens."""
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import ApiToken, User, normalize_email
+
+VERIFY_EMAIL_SALT = "accounts.verify-email"
+API_TOKEN_PREFIX = "mkt_"
+
+
+class AccountError(Exception):
+    """A request the accounts rules refuse; `code` is machine-readable, the message is for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def user_sign_up(*, email: str, password: str, full_name: str = "") -> User:
+    """Create an unverified user and e-mail a verification link; nothing is created if any check fails."""
+    email = normalize_email(email)
+    if User.objects.filter(email=email).exists():
+        raise ValidationError({"email": _("An account with this e-mail address already exists.")}, code="duplicate")
+    validate_password(password, user=User(email=email, full_name=full_name))
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email=email, password=password, full_name=full_name.strip())
+    except IntegrityError as exc:  # a concurrent sign-up with the same address won the race
+        raise ValidationError({"email": _("An account with this e-mail address already exists.")}) from exc
+    transaction.on_commit(lambda: user_send_verification_email(user=user))
+    return user
+
+
+def email_verification_token(*, user: User) -> str:
+    return signing.dumps({"user": user.pk, "email": user.email}, salt=VERIFY_EMAIL_SALT)
+
+
+def user_send_verification_email(*, user: User) -> None:
+    link = settings.SITE_URL.rstrip("/") + reverse("accounts:verify-email", args=[email_verification_token(user=user)])
+    context = {"user": user, "link": link, "valid_days": settings.EMAIL_VERIFICATION_MAX_AGE.days}
+    send_mail(
+        subject=_("Confirm your e-mail address"),
+        message=render_to_string("accounts/email/verify_email.txt", context),
+        from_email=None,
+        recipient_list=[user.email],
+    )
+
+
+def user_verify_email(*, token: str) -> User:
+    """Mark the address in a verification link as verified; a link works once per address and expires."""
+    try:
+        data = signing.loads(token, salt=VERIFY_EMAIL_SALT, max_age=settings.EMAIL_VERIFICATION_MAX_AGE)
+    except signing.SignatureExpired as exc:
+        raise AccountError("link_expired", _("This link has expired. Ask for a new one below.")) from exc
+    except signing.BadSignature as exc:
+        raise AccountError("link_invalid", _("This link is not valid. Check that you copied all of it.")) from exc
+    user = User.objects.filter(pk=data.get("user"), email=data.get("email")).first()
+    if user is None:
+        raise AccountError("link_invalid", _("This link is not valid. Check that you copied all of it."))
+    if user.email_verified_at is None:
+        user.email_verified_at = timezone.now()
+        user.save(update_fields=["email_verified_at"])
+    return user
+
+
+def hash_api_key(key: str) -> str:
+    """API keys carry 256 random bits, so a plain SHA-256 is a safe and constant-cost lookup key."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
+    """Create a named token; returns it with the key, which is never retrievable again."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": _("Give the token a name, e.g. the program that will use it.")})
+    if user.api_tokens.filter(name=name, revoked_at__isnull=True).exists():
+        raise ValidationError({"name": _("You already have an active token with this name.")})
+    key = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(user=user, name=name, prefix=key[: len(API_TOKEN_PREFIX) + 6], key_hash=hash_api_key(key))
+    return token, key
+
+
+def api_token_revoke(*, token: ApiToken) -> ApiToken:
+    """Revoke a token at once; revoking twice changes nothing."""
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token

@@ -1,0 +1,1 @@
+"""Auctions: rules, bids, the bid ledger and event stream, closing, WebSocket consumers."""

@@ -1,0 +1,39 @@
+"""REST conventions shared by every app: the `{"code", "message", ...}` error shape."""
+
+from typing import Any
+
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def _first_message(detail: Any) -> str:
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    if isinstance(detail, dict) and detail:
+        return _first_message(next(iter(detail.values())))
+    return str(detail)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Render every API error as `{"code": ..., "message": ...}`; validation errors name the fields."""
+    response = drf_exception_handler(exc, context)
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response
+    if isinstance(exc, exceptions.ValidationError):
+        fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        field = next(iter(fields))
+        body: dict[str, Any] = {
+            "code": "invalid",
+            "message": f"{field}: {_first_message(fields[field])}" if field != "non_field_errors" else _first_message(fields[field]),
+            "field": field,
+            "fields": fields,
+        }
+    else:
+        codes = exc.get_codes()
+        body = {"code": codes if isinstance(codes, str) else exc.default_code, "message": _first_message(exc.detail)}
+        if isinstance(exc, exceptions.Throttled):
+            body["code"] = "rate_limited"
+            body["retry_after"] = exc.wait and int(exc.wait + 0.999)
+    response.data = body
+    return response

@@ -1,0 +1,1 @@
+"""Settings by environment: `base` plus small `local`, `test` and `production` modules."""

@@ -1,0 +1,21 @@
+"""Test settings: real PostgreSQL and Redis, fast password hashing, a Redis database of its own."""
+
+from urllib.parse import urlsplit, urlunsplit
+
+from marketplace.settings.base import *  # noqa: F403
+from marketplace.settings.base import REDIS_URL, REST_FRAMEWORK, env, redis_backed
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "10000/min", "user": "10000/min"}}
+
+# Tests flush their Redis database, so they never share the development one (database 0).
+_redis = urlsplit(REDIS_URL)
+vars().update(redis_backed(env.str("TEST_REDIS_URL", default=urlunsplit(_redis._replace(path="/9")))))
+
+# Tests never run collectstatic: WhiteNoise serves straight from the apps' static folders.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True

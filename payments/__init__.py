@@ -1,0 +1,1 @@
+"""Payments: deposits, settlements, payouts, the money ledger, Stripe."""

@@ -1,0 +1,1 @@
+"""Debt portfolios: listings, loan tapes, the PII vault, analytics, the data room."""

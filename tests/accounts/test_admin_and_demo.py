@@ -1,0 +1,40 @@
+"""Admin is staff-only and searchable; demo data is realistic and idempotent."""
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import Membership, Organization, User
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("path", ["user", "organization", "membership", "apitoken"])
+def test_admin_changelists_work_with_search_for_staff_only(client, make_user, member, path):
+    url = f"/admin/accounts/{path}/?q=jade"
+    client.force_login(member)
+    assert client.get(url).status_code == 302  # a non-staff user is sent to the admin login
+    client.force_login(make_user("staff@example.com", is_staff=True, is_superuser=True))
+    assert client.get(url).status_code == 200
+
+
+def test_admin_can_revoke_tokens(client, make_user):
+    from accounts import services
+
+    owner = make_user()
+    token, _key = services.api_token_create(user=owner, name="robot")
+    client.force_login(make_user("staff@example.com", is_staff=True, is_superuser=True))
+    client.post("/admin/accounts/apitoken/", {"action": "revoke", "_selected_action": [token.pk]})
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+
+
+def test_demo_data_is_idempotent_and_complete():
+    call_command("demo_data")
+    counts = (User.objects.count(), Organization.objects.count(), Membership.objects.count())
+    call_command("demo_data")
+    assert (User.objects.count(), Organization.objects.count(), Membership.objects.count()) == counts
+    kinds = sorted(Organization.objects.values_list("kind", flat=True))
+    assert kinds == ["amc", "bank", "individual", "individual", "institutional"]
+    assert User.objects.get(email="admin@example.com").is_staff
+    assert all(user.email_verified for user in User.objects.all())
+    assert User.objects.get(email="li.wei@example.com").check_password("demo-pass-2026")

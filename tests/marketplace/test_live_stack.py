@@ -1,0 +1,89 @@
+"""The whole account journey through a real uvicorn process: HTTP forms, e-mail, REST and WebSocket."""
+
+import asyncio
+import json
+import re
+
+import httpx
+import pytest
+import websockets
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PASSWORD = "long-enough-secret-42"
+
+
+def csrf_post(client: httpx.Client, path: str, data: dict[str, str], *, form_page: str = "") -> httpx.Response:
+    """Post a form the way a browser does: with the CSRF token from the page that shows it."""
+    page = client.get(form_page or path)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert token, f"no CSRF token on {path}"
+    return client.post(path, data={**data, "csrfmiddlewaretoken": token.group(1)}, headers={"Referer": str(page.url)})
+
+
+async def ws_ping(url: str, headers: dict[str, str] | None = None) -> dict[str, object]:
+    ws_url = url.replace("http://", "ws://") + "/ws/ping/"
+    async with websockets.connect(ws_url, origin=url, additional_headers=headers or {}) as ws:
+        await ws.send(json.dumps({"type": "ping", "data": 7}))
+        return json.loads(await asyncio.wait_for(ws.recv(), 5))
+
+
+def test_sign_up_verify_log_in_token_me_revoke(live_server_url, mailbox):
+    with httpx.Client(base_url=live_server_url, follow_redirects=True, timeout=10) as client:
+        page = csrf_post(client, "/accounts/signup/", {"email": "Retail.Buyer@example.com", "password": PASSWORD})
+        assert "Check your e-mail" in page.text
+
+        refused = csrf_post(client, "/accounts/login/", {"username": "retail.buyer@example.com", "password": PASSWORD})
+        assert "confirm your e-mail address first" in refused.text
+
+        link = mailbox.link("retail.buyer@example.com")
+        assert link.startswith(live_server_url + "/accounts/verify/")
+        verified = client.get(link)
+        assert "Your e-mail address is confirmed" in verified.text
+
+        profile = csrf_post(client, "/accounts/login/", {"username": "retail.buyer@example.com", "password": PASSWORD})
+        assert profile.url.path == "/accounts/profile/"
+
+        created = csrf_post(client, "/accounts/tokens/", {"name": "robot"}, form_page="/accounts/profile/")
+        key = re.search(r'value="(mkt_[^"]+)"', created.text)
+        assert key, "the new token is shown once on the page"
+        api_key = key.group(1)
+
+    with httpx.Client(base_url=live_server_url, headers={"Authorization": f"Token {api_key}"}) as api:
+        me = api.get("/api/v1/me/")
+        assert me.status_code == 200 and me.json()["email"] == "retail.buyer@example.com"
+        pong = asyncio.run(ws_ping(live_server_url, {"Authorization": f"Token {api_key}"}))
+        assert pong["type"] == "pong" and pong["user"] == "retail.buyer@example.com" and pong["echo"] == 7
+
+        token_id = api.get("/api/v1/me/tokens/").json()[0]["id"]
+        assert api.delete(f"/api/v1/me/tokens/{token_id}/").status_code == 204
+        gone = api.get("/api/v1/me/")
+        assert gone.status_code == 401 and gone.json()["code"] == "authentication_failed"
+
+
+def test_websocket_anonymous_ping_and_bad_input(live_server_url):
+    async def scenario() -> None:
+        ws_url = live_server_url.replace("http://", "ws://") + "/ws/ping/"
+        async with websockets.connect(ws_url, origin=live_server_url) as ws:
+            await ws.send("not json")
+            error = json.loads(await ws.recv())
+            assert error["type"] == "error" and error["code"] == "unknown_type"
+            await ws.send(json.dumps({"type": "ping"}))
+            pong = json.loads(await ws.recv())
+            assert pong["type"] == "pong" and pong["user"] is None and pong["server_time"].endswith("Z")
+
+    asyncio.run(scenario())
+
+
+def test_websocket_refuses_foreign_origin_and_bad_token(live_server_url):
+    ws_url = live_server_url.replace("http://", "ws://") + "/ws/ping/"
+
+    async def connect(**kwargs: object) -> None:
+        async with websockets.connect(ws_url, **kwargs) as ws:  # type: ignore[arg-type]
+            await ws.send(json.dumps({"type": "ping"}))
+            await ws.recv()
+
+    with pytest.raises(websockets.exceptions.InvalidStatus):
+        asyncio.run(connect(origin="https://evil.example.com"))
+    with pytest.raises((websockets.exceptions.InvalidStatus, websockets.exceptions.ConnectionClosed)):
+        asyncio.run(connect(origin=live_server_url, additional_headers={"Authorization": "Token mkt_forged"}))
