@@ -42,7 +42,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
     email_verified_at = models.DateTimeField(_("e-mail verified at"), null=True, blank=True)
 
-    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+    objects: ClassVar[UserManager] = UserManager()
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -136,7 +136,9 @@ class ApiToken(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "name"], condition=models.Q(revoked_at__isnull=True), name="api_token_active_name_unique"
+                fields=["user", "name"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="api_token_active_name_unique",
             )
         ]
 

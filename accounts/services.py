@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from accounts.models import ApiToken, User, normalize_email
 
 VERIFY_EMAIL_SALT = "accounts.verify-email"
-API_TOKEN_PREFIX = "mkt_"
+API_TOKEN_PREFIX = "mkt_"  # noqa: S105 — a public marker, not a secret
 
 
 class AccountError(Exception):
@@ -89,7 +89,9 @@ def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     if user.api_tokens.filter(name=name, revoked_at__isnull=True).exists():
         raise ValidationError({"name": _("You already have an active token with this name.")})
     key = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(user=user, name=name, prefix=key[: len(API_TOKEN_PREFIX) + 6], key_hash=hash_api_key(key))
+    token = ApiToken.objects.create(
+        user=user, name=name, prefix=key[: len(API_TOKEN_PREFIX) + 6], key_hash=hash_api_key(key)
+    )
     return token, key
 
 

@@ -1,5 +1,7 @@
 """Account pages: sign-up, e-mail verification, login, profile and API tokens."""
 
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -34,7 +36,12 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
     try:
         services.user_verify_email(token=token)
     except services.AccountError as exc:
-        return render(request, "accounts/verify_failed.html", {"message": exc.message, "form": ResendVerificationForm()}, status=400)
+        return render(
+            request,
+            "accounts/verify_failed.html",
+            {"message": exc.message, "form": ResendVerificationForm()},
+            status=400,
+        )
     messages.success(request, _("Your e-mail address is confirmed. You can sign in now."))
     return redirect("accounts:login")
 
@@ -42,7 +49,9 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
 def resend_verification(request: HttpRequest) -> HttpResponse:
     form = ResendVerificationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = User.objects.filter(email=normalize_email(form.cleaned_data["email"]), email_verified_at__isnull=True).first()
+        user = User.objects.filter(
+            email=normalize_email(form.cleaned_data["email"]), email_verified_at__isnull=True
+        ).first()
         if user is not None:
             services.user_send_verification_email(user=user)
         # The same answer whether or not the address exists, so the form cannot probe for accounts.
@@ -70,8 +79,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    assert isinstance(user, User)
+    user = cast(User, request.user)
     form = ProfileForm(request.POST or None, instance=user)
     if request.method == "POST" and form.is_valid():
         form.save()
@@ -81,8 +89,13 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 
 def _render_profile(
-    request: HttpRequest, user: User, *, profile_form: ProfileForm | None = None, token_form: ApiTokenForm | None = None,
-    new_key: str | None = None, status: int = 200,
+    request: HttpRequest,
+    user: User,
+    *,
+    profile_form: ProfileForm | None = None,
+    token_form: ApiTokenForm | None = None,
+    new_key: str | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     context = {
         "profile_form": profile_form or ProfileForm(instance=user),
@@ -97,8 +110,7 @@ def _render_profile(
 @login_required
 @require_POST
 def token_create(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    assert isinstance(user, User)
+    user = cast(User, request.user)
     form = ApiTokenForm(request.POST)
     if form.is_valid():
         try:
@@ -106,7 +118,9 @@ def token_create(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error("name", exc.message_dict.get("name", exc.messages))
         else:
-            messages.success(request, _("Token “%(name)s” created. Copy it now: it will not be shown again.") % {"name": token.name})
+            messages.success(
+                request, _("Token “%(name)s” created. Copy it now: it will not be shown again.") % {"name": token.name}
+            )
             return _render_profile(request, user, new_key=key)
     return _render_profile(request, user, token_form=form, status=400)
 

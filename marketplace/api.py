@@ -25,7 +25,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         field = next(iter(fields))
         body: dict[str, Any] = {
             "code": "invalid",
-            "message": f"{field}: {_first_message(fields[field])}" if field != "non_field_errors" else _first_message(fields[field]),
+            "message": f"{field}: {_first_message(fields[field])}"
+            if field != "non_field_errors"
+            else _first_message(fields[field]),
             "field": field,
             "fields": fields,
         }
@@ -34,6 +36,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body = {"code": codes if isinstance(codes, str) else exc.default_code, "message": _first_message(exc.detail)}
         if isinstance(exc, exceptions.Throttled):
             body["code"] = "rate_limited"
-            body["retry_after"] = exc.wait and int(exc.wait + 0.999)
+            wait = getattr(exc, "wait", None)
+            body["retry_after"] = int(wait + 0.999) if wait else None
     response.data = body
     return response

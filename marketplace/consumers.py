@@ -11,7 +11,7 @@ class PingConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict) or content.get("type") != "ping":
-            await self.send_json({"type": "error", "code": "unknown_type", "message": "Send {\"type\": \"ping\"}."})
+            await self.send_json({"type": "error", "code": "unknown_type", "message": 'Send {"type": "ping"}.'})
             return
         user = self.scope.get("user")
         await self.send_json(

@@ -48,6 +48,9 @@ def main() -> int:
     parser.add_argument("--state-dir", type=Path, default=ROOT / ".state")
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "1")))
     args = parser.parse_args()
+    # Set explicitly: a shell starting us in the background hands us SIGINT ignored.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     args.state_dir.mkdir(parents=True, exist_ok=True)
     url = f"http://{args.host}:{args.port}"
 
@@ -66,15 +69,32 @@ def main() -> int:
         processes = [
             start(
                 "web",
-                [str(bin_dir / "uvicorn"), "marketplace.asgi:application", "--host", args.host, "--port",
-                 str(args.port), "--workers", str(args.workers), "--no-access-log"],
+                [
+                    str(bin_dir / "uvicorn"),
+                    "marketplace.asgi:application",
+                    "--host",
+                    args.host,
+                    "--port",
+                    str(args.port),
+                    "--workers",
+                    str(args.workers),
+                    "--no-access-log",
+                ],
                 env,
             ),
             start("worker", [str(bin_dir / "celery"), "-A", "marketplace", "worker", "-l", "warning", "-c", "2"], env),
             start(
                 "beat",
-                [str(bin_dir / "celery"), "-A", "marketplace", "beat", "-l", "warning",
-                 "--schedule", str(args.state_dir / "celerybeat-schedule")],
+                [
+                    str(bin_dir / "celery"),
+                    "-A",
+                    "marketplace",
+                    "beat",
+                    "-l",
+                    "warning",
+                    "--schedule",
+                    str(args.state_dir / "celerybeat-schedule"),
+                ],
                 env,
             ),
         ]
@@ -89,7 +109,6 @@ def main() -> int:
             "  Press Ctrl-C to stop.\n",
             flush=True,
         )
-        signal.signal(signal.SIGTERM, _interrupt)
         try:
             while all(process.poll() is None for _name, process in processes):
                 time.sleep(0.5)

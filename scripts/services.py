@@ -20,7 +20,7 @@ from pathlib import Path
 from types import FrameType
 from urllib.parse import quote
 
-import psutil  # type: ignore[import-untyped]
+import psutil
 import psycopg
 
 LOCAL_PG = "postgres://postgres@127.0.0.1:5432/marketplace"

@@ -31,7 +31,10 @@ def mail_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def live_server_url(django_db_setup: None, django_db_blocker: Any, mail_dir: Path) -> Iterator[str]:
     """A real uvicorn process serving the project on the test database; e-mails land in `mail_dir`."""
-    with django_db_blocker.unblock(), processes.asgi_server(EMAIL_URL="filemail://", EMAIL_FILE_PATH=str(mail_dir)) as url:
+    with (
+        django_db_blocker.unblock(),
+        processes.asgi_server(EMAIL_URL="filemail://", EMAIL_FILE_PATH=str(mail_dir)) as url,
+    ):
         yield url
 
 
@@ -61,7 +64,11 @@ def mailbox(mail_dir: Path) -> Mailbox:
 @pytest.fixture
 def make_user(db: None) -> Any:
     def make(
-        email: str = "buyer@example.com", password: str = "correct-horse-battery", *, verified: bool = True, **fields: Any
+        email: str = "buyer@example.com",
+        password: str = "correct-horse-battery",
+        *,
+        verified: bool = True,
+        **fields: Any,
     ) -> User:
         return User.objects.create_user(
             email=email, password=password, email_verified_at=timezone.now() if verified else None, **fields

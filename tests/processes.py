@@ -69,8 +69,17 @@ def asgi_server(**env: str) -> Iterator[str]:
     """Serve the project with uvicorn on a free port; yields the base URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    argv = [str(BIN / "uvicorn"), "marketplace.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-            "--no-access-log", "--log-level", "warning"]
+    argv = [
+        str(BIN / "uvicorn"),
+        "marketplace.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
     process = subprocess.Popen(argv, cwd=ROOT, env=process_env(SITE_URL=url, **env))
     try:
         wait_for_port(port, process)
@@ -81,8 +90,20 @@ def asgi_server(**env: str) -> Iterator[str]:
 
 @contextmanager
 def celery_worker() -> Iterator[subprocess.Popen[bytes]]:
-    argv = [str(BIN / "celery"), "-A", "marketplace", "worker", "-l", "warning", "-c", "1", "--without-gossip",
-            "--without-mingle", "-n", f"test-{os.getpid()}@%h"]
+    argv = [
+        str(BIN / "celery"),
+        "-A",
+        "marketplace",
+        "worker",
+        "-l",
+        "warning",
+        "-c",
+        "1",
+        "--without-gossip",
+        "--without-mingle",
+        "-n",
+        f"test-{os.getpid()}@%h",
+    ]
     process = subprocess.Popen(argv, cwd=ROOT, env=process_env())
     try:
         yield process

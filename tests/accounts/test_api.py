@@ -28,7 +28,13 @@ def test_me_with_token_shows_account_and_organizations(api, member):
     assert body["email"] == "trader@jade.example.com"
     assert body["email_verified"] is True
     assert body["organizations"] == [
-        {"id": member.organizations.get().pk, "name": "Jade River AMC", "kind": "amc", "is_seller": True, "role": "trader"}
+        {
+            "id": member.organizations.get().pk,
+            "name": "Jade River AMC",
+            "kind": "amc",
+            "is_seller": True,
+            "role": "trader",
+        }
     ]
 
 
@@ -89,7 +95,9 @@ def test_session_writes_need_csrf(make_user):
 def test_me_patch_updates_name_only(api, make_user):
     user = make_user()
     api.force_authenticate(user)
-    body = api.patch("/api/v1/me/", {"full_name": "Li Wei", "email": "evil@example.com", "is_staff": True}, format="json").json()
+    body = api.patch(
+        "/api/v1/me/", {"full_name": "Li Wei", "email": "evil@example.com", "is_staff": True}, format="json"
+    ).json()
     assert body["full_name"] == "Li Wei"
     user.refresh_from_db()
     assert user.email == "buyer@example.com" and not user.is_staff

@@ -60,7 +60,9 @@ def test_login_is_case_insensitive_on_email(client, make_user):
 def test_ten_wrong_passwords_get_throttled_with_a_clear_message(client, make_user):
     make_user("buyer@example.com", PASSWORD)
     pages = [
-        client.post(reverse("accounts:login"), {"username": "buyer@example.com", "password": f"wrong-{i}"}).content.decode()
+        client.post(
+            reverse("accounts:login"), {"username": "buyer@example.com", "password": f"wrong-{i}"}
+        ).content.decode()
         for i in range(10)
     ]
     assert "not correct" in pages[0]
@@ -85,11 +87,17 @@ def test_successful_login_resets_the_account_counter(client, make_user):
     make_user("buyer@example.com", PASSWORD)
     for _ in range(4):
         client.post(reverse("accounts:login"), {"username": "buyer@example.com", "password": "wrong-password"})
-    assert client.post(reverse("accounts:login"), {"username": "buyer@example.com", "password": PASSWORD}).status_code == 302
+    assert (
+        client.post(reverse("accounts:login"), {"username": "buyer@example.com", "password": PASSWORD}).status_code
+        == 302
+    )
     client.logout()
     for _ in range(4):
         client.post(reverse("accounts:login"), {"username": "buyer@example.com", "password": "wrong-password"})
-    assert client.post(reverse("accounts:login"), {"username": "buyer@example.com", "password": PASSWORD}).status_code == 302
+    assert (
+        client.post(reverse("accounts:login"), {"username": "buyer@example.com", "password": PASSWORD}).status_code
+        == 302
+    )
 
 
 def test_profile_requires_login(client):
@@ -130,7 +138,9 @@ def test_forms_are_csrf_protected(make_user):
     from django.test import Client
 
     csrf_client = Client(enforce_csrf_checks=True)
-    response = csrf_client.post(reverse("accounts:signup"), {"email": "x@example.com", "password": "long-enough-secret-42"})
+    response = csrf_client.post(
+        reverse("accounts:signup"), {"email": "x@example.com", "password": "long-enough-secret-42"}
+    )
     assert response.status_code == 403
     assert not User.objects.filter(email="x@example.com").exists()
 
@@ -143,6 +153,8 @@ def test_password_reset_sends_a_working_link(client, make_user):
     path = link.split("testserver", 1)[1]
     form_page = client.get(path, follow=True)
     new_password = "another-long-secret-99"
-    response = client.post(form_page.redirect_chain[-1][0], {"new_password1": new_password, "new_password2": new_password})
+    response = client.post(
+        form_page.redirect_chain[-1][0], {"new_password1": new_password, "new_password2": new_password}
+    )
     assert response.status_code == 302
     assert User.objects.get(email="buyer@example.com").check_password(new_password)

@@ -16,7 +16,11 @@ def test_healthz_is_503_without_a_worker_and_names_the_cause(client):
     assert body["status"] == "unavailable"
     assert body["database"]["ok"] and "PostgreSQL" in body["database"]["version"]
     assert body["redis"]["ok"]
-    assert body["celery"] == {"ok": False, "error": "RuntimeError: no Celery worker answered within 1.5 s", "ms": body["celery"]["ms"]}
+    assert body["celery"] == {
+        "ok": False,
+        "error": "RuntimeError: no Celery worker answered within 1.5 s",
+        "ms": body["celery"]["ms"],
+    }
 
 
 def test_healthz_is_200_when_a_worker_answers(client):

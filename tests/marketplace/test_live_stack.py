@@ -7,6 +7,7 @@ import re
 import httpx
 import pytest
 import websockets
+from websockets.typing import Origin
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,7 +24,7 @@ def csrf_post(client: httpx.Client, path: str, data: dict[str, str], *, form_pag
 
 async def ws_ping(url: str, headers: dict[str, str] | None = None) -> dict[str, object]:
     ws_url = url.replace("http://", "ws://") + "/ws/ping/"
-    async with websockets.connect(ws_url, origin=url, additional_headers=headers or {}) as ws:
+    async with websockets.connect(ws_url, origin=Origin(url), additional_headers=headers or {}) as ws:
         await ws.send(json.dumps({"type": "ping", "data": 7}))
         return json.loads(await asyncio.wait_for(ws.recv(), 5))
 
@@ -64,7 +65,7 @@ def test_sign_up_verify_log_in_token_me_revoke(live_server_url, mailbox):
 def test_websocket_anonymous_ping_and_bad_input(live_server_url):
     async def scenario() -> None:
         ws_url = live_server_url.replace("http://", "ws://") + "/ws/ping/"
-        async with websockets.connect(ws_url, origin=live_server_url) as ws:
+        async with websockets.connect(ws_url, origin=Origin(live_server_url)) as ws:
             await ws.send("not json")
             error = json.loads(await ws.recv())
             assert error["type"] == "error" and error["code"] == "unknown_type"
@@ -84,6 +85,6 @@ def test_websocket_refuses_foreign_origin_and_bad_token(live_server_url):
             await ws.recv()
 
     with pytest.raises(websockets.exceptions.InvalidStatus):
-        asyncio.run(connect(origin="https://evil.example.com"))
+        asyncio.run(connect(origin=Origin("https://evil.example.com")))
     with pytest.raises((websockets.exceptions.InvalidStatus, websockets.exceptions.ConnectionClosed)):
-        asyncio.run(connect(origin=live_server_url, additional_headers={"Authorization": "Token mkt_forged"}))
+        asyncio.run(connect(origin=Origin(live_server_url), additional_headers={"Authorization": "Token mkt_forged"}))

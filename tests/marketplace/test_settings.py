@@ -12,8 +12,11 @@ def run_check(**env: str) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG"}}
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env={**base, "DJANGO_SETTINGS_MODULE": "marketplace.settings.production", **env},
-        capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env={**base, "DJANGO_SETTINGS_MODULE": "marketplace.settings.production", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

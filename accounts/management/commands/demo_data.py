@@ -28,20 +28,36 @@ class DemoUser:
 DEMO_USERS = [
     DemoUser("admin@example.com", "Platform Administrator", "", "", "", is_staff=True),
     DemoUser(
-        "seller@jade-amc.example.com", "Wang Fang", "Jade River Asset Management Co., Ltd.",
-        Kind.ASSET_MANAGEMENT_COMPANY, Role.OWNER, "91110000MA00JADE01",
+        "seller@jade-amc.example.com",
+        "Wang Fang",
+        "Jade River Asset Management Co., Ltd.",
+        Kind.ASSET_MANAGEMENT_COMPANY,
+        Role.OWNER,
+        "91110000MA00JADE01",
     ),
     DemoUser(
-        "trader@jade-amc.example.com", "Chen Jun", "Jade River Asset Management Co., Ltd.",
-        Kind.ASSET_MANAGEMENT_COMPANY, Role.TRADER, "91110000MA00JADE01",
+        "trader@jade-amc.example.com",
+        "Chen Jun",
+        "Jade River Asset Management Co., Ltd.",
+        Kind.ASSET_MANAGEMENT_COMPANY,
+        Role.TRADER,
+        "91110000MA00JADE01",
     ),
     DemoUser(
-        "seller@lakeside-bank.example.com", "Zhao Lei", "Hangzhou Lakeside City Commercial Bank",
-        Kind.BANK, Role.OWNER, "91330100MA00LAKE02",
+        "seller@lakeside-bank.example.com",
+        "Zhao Lei",
+        "Hangzhou Lakeside City Commercial Bank",
+        Kind.BANK,
+        Role.OWNER,
+        "91330100MA00LAKE02",
     ),
     DemoUser(
-        "buyer@pearl-bay.example.com", "Sun Li", "Pearl Bay Distressed Credit Fund LP",
-        Kind.INSTITUTIONAL_INVESTOR, Role.TRADER, "91440300MA00PEAR03",
+        "buyer@pearl-bay.example.com",
+        "Sun Li",
+        "Pearl Bay Distressed Credit Fund LP",
+        Kind.INSTITUTIONAL_INVESTOR,
+        Role.TRADER,
+        "91440300MA00PEAR03",
     ),
     DemoUser("li.wei@example.com", "Li Wei", "Li Wei", Kind.INDIVIDUAL, Role.OWNER),
     DemoUser("zhang.min@example.com", "Zhang Min", "Zhang Min", Kind.INDIVIDUAL, Role.OWNER),
@@ -73,7 +89,8 @@ class Command(BaseCommand):
                 created += 1
             if demo.organization:
                 organization, _ = Organization.objects.get_or_create(
-                    name=demo.organization, defaults={"kind": demo.kind, "registration_number": demo.registration_number}
+                    name=demo.organization,
+                    defaults={"kind": demo.kind, "registration_number": demo.registration_number},
                 )
                 Membership.objects.get_or_create(user=user, organization=organization, defaults={"role": demo.role})
         self.stdout.write(f"Demo data ready: {created} users created, {len(DEMO_USERS) - created} already there.")
