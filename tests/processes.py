@@ -45,8 +45,9 @@ def test_database_url() -> str:
 
 def process_env(**extra: str) -> dict[str, str]:
     connections.close_all()  # a forked child must not share our sockets
+    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     return {
-        **os.environ,
+        **inherited,
         "DJANGO_SETTINGS_MODULE": "marketplace.settings.test",
         "DATABASE_URL": test_database_url(),
         "TEST_REDIS_URL": settings.REDIS_URL,

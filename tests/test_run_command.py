@@ -14,6 +14,7 @@ import pytest
 import websockets
 from websockets.typing import Origin
 
+from tests import aio
 from tests.processes import ROOT, free_port, wait_for_port
 
 pytestmark = pytest.mark.slow
@@ -56,7 +57,7 @@ def test_run_command_serves_the_site_on_embedded_services(tmp_path):
         login = httpx.get(url + "/accounts/login/").text
         assert "csrfmiddlewaretoken" in login
 
-        before, after = asyncio.run(idle_websocket(url))
+        before, after = aio.run(idle_websocket(url))
         assert (before["type"], before["echo"]) == ("pong", "before")
         assert (after["type"], after["echo"]) == ("pong", "after")
 

@@ -1,12 +1,20 @@
 """Headless Chromium (Debian's package; Playwright cannot download browsers here)."""
 
-import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-# Playwright's sync API runs an event loop on the test thread; Django's ORM calls from tests are fine.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+@pytest.fixture(scope="session", autouse=True)
+def _allow_orm_beside_playwright() -> Iterator[None]:
+    """Playwright's sync API runs an event loop on the test thread; the test's own ORM calls are still safe.
+
+    Set for the session (before pytest-django's database fixtures run); servers started by tests drop it.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -24,9 +32,3 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
             "--disable-sync",
         ],
     }
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "/e2e/" in str(item.path):
-            item.add_marker(pytest.mark.e2e)

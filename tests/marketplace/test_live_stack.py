@@ -7,7 +7,10 @@ import re
 import httpx
 import pytest
 import websockets
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Origin
+
+from tests import aio
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,7 +56,7 @@ def test_sign_up_verify_log_in_token_me_revoke(live_server_url, mailbox):
     with httpx.Client(base_url=live_server_url, headers={"Authorization": f"Token {api_key}"}) as api:
         me = api.get("/api/v1/me/")
         assert me.status_code == 200 and me.json()["email"] == "retail.buyer@example.com"
-        pong = asyncio.run(ws_ping(live_server_url, {"Authorization": f"Token {api_key}"}))
+        pong = aio.run(ws_ping(live_server_url, {"Authorization": f"Token {api_key}"}))
         assert pong["type"] == "pong" and pong["user"] == "retail.buyer@example.com" and pong["echo"] == 7
 
         token_id = api.get("/api/v1/me/tokens/").json()[0]["id"]
@@ -73,7 +76,7 @@ def test_websocket_anonymous_ping_and_bad_input(live_server_url):
             pong = json.loads(await ws.recv())
             assert pong["type"] == "pong" and pong["user"] is None and pong["server_time"].endswith("Z")
 
-    asyncio.run(scenario())
+    aio.run(scenario())
 
 
 def test_websocket_refuses_foreign_origin_and_bad_token(live_server_url):
@@ -84,7 +87,7 @@ def test_websocket_refuses_foreign_origin_and_bad_token(live_server_url):
             await ws.send(json.dumps({"type": "ping"}))
             await ws.recv()
 
-    with pytest.raises(websockets.exceptions.InvalidStatus):
-        asyncio.run(connect(origin=Origin("https://evil.example.com")))
-    with pytest.raises((websockets.exceptions.InvalidStatus, websockets.exceptions.ConnectionClosed)):
-        asyncio.run(connect(origin=Origin(live_server_url), additional_headers={"Authorization": "Token mkt_forged"}))
+    with pytest.raises(InvalidStatus):
+        aio.run(connect(origin=Origin("https://evil.example.com")))
+    with pytest.raises((InvalidStatus, ConnectionClosed)):
+        aio.run(connect(origin=Origin(live_server_url), additional_headers={"Authorization": "Token mkt_forged"}))
