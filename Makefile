@@ -36,9 +36,10 @@ lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
 
-## bench: performance figures (printed, not asserted)
+## bench: performance figures (printed, not asserted); wrk comes from Debian
 bench: $(VENV)/.dev-deps
-	$(BIN)/python scripts/services.py --prefer-local -- $(BIN)/python scripts/bench_asgi.py
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	DEBUG=false $(BIN)/python scripts/services.py --prefer-local -- $(BIN)/python scripts/bench_asgi.py
 
 clean:
 	rm -rf $(VENV) .state .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -79,6 +79,8 @@ def main() -> int:
                     "--workers",
                     str(args.workers),
                     "--no-access-log",
+                    "--ws",
+                    "websockets-sansio",
                 ],
                 env,
             ),

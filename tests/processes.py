@@ -78,6 +78,8 @@ def asgi_server(**env: str) -> Iterator[str]:
         "--port",
         str(port),
         "--no-access-log",
+        "--ws",
+        "websockets-sansio",
         "--log-level",
         "warning",
     ]
