@@ -1,16 +1,29 @@
-"""Admin for users, organizations, memberships and API tokens (staff only, as all of admin)."""
+"""Admin (staff only): users, organizations, memberships, tokens, and the verification moderation queues."""
 
 from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
-from django.db.models import QuerySet
+from django.db.models import Case, QuerySet, Value, When
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
-from accounts.models import ApiToken, Membership, Organization, User
+from accounts.admin_actions import action_with_reason
+from accounts.models import (
+    AccountDecision,
+    ApiToken,
+    InvestorClassification,
+    KycSubmission,
+    Membership,
+    Organization,
+    RelatedPartyFlag,
+    ReviewStatus,
+    User,
+)
 
 
 class MembershipInline(admin.TabularInline[Membership, Any]):
@@ -36,14 +49,34 @@ class UserAdmin(DjangoUserAdmin[User]):
     form = AdminUserChangeForm
     add_form = AdminUserCreationForm
     ordering = ["email"]
-    list_display = ["email", "full_name", "email_verified_at", "is_active", "is_staff", "date_joined"]
-    list_filter = ["is_active", "is_staff", "is_superuser", ("email_verified_at", admin.EmptyFieldListFilter)]
+    list_display = ["email", "full_name", "email_verified_at", "is_active", "is_suspended", "is_staff", "date_joined"]
+    list_filter = [
+        "is_active",
+        "is_suspended",
+        "is_staff",
+        "is_superuser",
+        ("email_verified_at", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["email", "full_name", "organizations__name"]
-    readonly_fields = ["date_joined", "last_login"]
+    readonly_fields = ["date_joined", "last_login", "is_suspended"]
     inlines = [MembershipInline]
+    actions = [
+        action_with_reason(
+            description="Suspend from bidding",
+            act=lambda user, actor, reason: services.user_suspend(
+                user=user, actor=actor, suspended=True, reason=reason
+            ),
+        ),
+        action_with_reason(
+            description="Reinstate",
+            act=lambda user, actor, reason: services.user_suspend(
+                user=user, actor=actor, suspended=False, reason=reason
+            ),
+        ),
+    ]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        (_("Personal info"), {"fields": ("full_name", "email_verified_at")}),
+        (_("Personal info"), {"fields": ("full_name", "email_verified_at", "is_suspended")}),
         (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
@@ -83,3 +116,124 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
         for token in queryset:
             services.api_token_revoke(token=token)
         self.message_user(request, _("%(count)d tokens revoked.") % {"count": queryset.count()}, messages.SUCCESS)
+
+
+def _document_link(kind: str, pk: int | None) -> str:
+    if pk is None:
+        return "—"
+    return format_html('<a href="{}">{}</a>', reverse("accounts:private-document", args=[kind, pk]), _("download"))
+
+
+class ReviewQueueAdmin(admin.ModelAdmin[Any]):
+    """Pending first, oldest first: the moderation queue. Decisions go through services, never by editing."""
+
+    list_filter = ["status"]
+    search_fields = ["user__email", "user__full_name"]
+    list_select_related = ["user"]
+
+    def get_ordering(self, request: HttpRequest) -> list[Any]:
+        pending_first = Case(When(status=ReviewStatus.PENDING, then=Value(0)), default=Value(1))
+        return [pending_first.asc(), "submitted_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in self.model._meta.fields if field.name not in {"document", "evidence"}] + [
+            "document_link"
+        ]
+
+
+@admin.register(KycSubmission)
+class KycSubmissionAdmin(ReviewQueueAdmin):
+    list_display = ["user", "kind", "legal_name", "organization", "country", "status", "submitted_at", "reviewed_by"]
+    list_filter = ["status", "kind", "country"]
+    search_fields = ["user__email", "legal_name", "id_number", "registration_number", "organization__name"]
+    exclude = ["document"]
+    actions = [
+        action_with_reason(
+            description="Approve identity",
+            act=lambda s, reviewer, reason: services.kyc_review(submission=s, reviewer=reviewer, approve=True),
+            reason_required=False,
+        ),
+        action_with_reason(
+            description="Reject identity",
+            act=lambda s, reviewer, reason: services.kyc_review(
+                submission=s, reviewer=reviewer, approve=False, reason=reason
+            ),
+        ),
+    ]
+
+    @admin.display(description=_("document"))
+    def document_link(self, obj: KycSubmission) -> str:
+        return _document_link("kyc", obj.pk)
+
+
+@admin.register(InvestorClassification)
+class InvestorClassificationAdmin(ReviewQueueAdmin):
+    list_display = ["user", "basis", "status", "submitted_at", "decided_by", "valid_until"]
+    list_filter = ["status", "basis"]
+    exclude = ["evidence"]
+    actions = [
+        action_with_reason(
+            description="Confirm professional",
+            act=lambda c, reviewer, reason: services.classification_decide(
+                classification=c, reviewer=reviewer, confirm=True
+            ),
+            reason_required=False,
+        ),
+        action_with_reason(
+            description="Reject classification",
+            act=lambda c, reviewer, reason: services.classification_decide(
+                classification=c, reviewer=reviewer, confirm=False, reason=reason
+            ),
+        ),
+    ]
+
+    @admin.display(description=_("evidence"))
+    def document_link(self, obj: InvestorClassification) -> str:
+        return _document_link("classification", obj.pk) if obj.evidence else "—"
+
+
+@admin.register(RelatedPartyFlag)
+class RelatedPartyFlagAdmin(admin.ModelAdmin[RelatedPartyFlag]):
+    list_display = ["user", "seller", "relation", "flagged_by", "created_at"]
+    list_filter = ["relation"]
+    search_fields = ["user__email", "seller__name", "note"]
+    autocomplete_fields = ["user", "seller"]
+    fields = ["user", "seller", "relation", "note"]
+
+    def save_model(self, request: HttpRequest, obj: RelatedPartyFlag, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        flag = services.related_party_flag(
+            user=obj.user,
+            seller=obj.seller,
+            relation=obj.relation,
+            note=obj.note,
+            actor=request.user,  # type: ignore[arg-type]
+        )
+        obj.pk = flag.pk
+
+
+@admin.register(AccountDecision)
+class AccountDecisionAdmin(admin.ModelAdmin[AccountDecision]):
+    """The audit trail: readable by staff, changed by nobody."""
+
+    list_display = ["created_at", "kind", "user", "actor", "reason", "ip_address"]
+    list_filter = ["kind"]
+    search_fields = ["user__email", "actor__email", "reason"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

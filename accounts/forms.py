@@ -1,6 +1,6 @@
-"""HTML forms for sign-up, login, profile and API tokens."""
+"""HTML forms: sign-up, login, profile, API tokens, identity verification and investor classification."""
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import password_validation
@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from accounts import login_throttle
-from accounts.models import User
+from accounts.models import InvestorClassification, KycSubmission, Membership, Organization, User
 
 
 class SignUpForm(forms.Form):
@@ -77,3 +77,89 @@ class ProfileForm(forms.ModelForm):
 
 class ApiTokenForm(forms.Form):
     name = forms.CharField(label=_("Token name"), max_length=100, help_text=_("e.g. “bidding robot”"))
+
+
+COUNTRIES = [
+    ("CN", _("China (mainland)")),
+    ("HK", _("Hong Kong SAR")),
+    ("MO", _("Macao SAR")),
+    ("TW", _("Taiwan")),
+    ("SG", _("Singapore")),
+    ("MY", _("Malaysia")),
+    ("JP", _("Japan")),
+    ("KR", _("South Korea")),
+    ("GB", _("United Kingdom")),
+    ("US", _("United States")),
+    ("DE", _("Germany")),
+    ("FR", _("France")),
+    ("AU", _("Australia")),
+    ("CA", _("Canada")),
+]
+DOCUMENT_ACCEPT = "application/pdf,image/png,image/jpeg,.pdf,.png,.jpg,.jpeg"
+
+
+class IndividualKycForm(forms.Form):
+    kind = forms.CharField(widget=forms.HiddenInput, initial=KycSubmission.Kind.INDIVIDUAL)
+    legal_name = forms.CharField(label=_("Name as on your ID document"), max_length=150)
+    country = forms.ChoiceField(label=_("Country"), choices=COUNTRIES)
+    id_document_type = forms.ChoiceField(label=_("ID document"), choices=KycSubmission.IdDocumentType.choices)
+    id_number = forms.CharField(label=_("ID document number"), max_length=32)
+    date_of_birth = forms.DateField(label=_("Date of birth"), widget=forms.DateInput(attrs={"type": "date"}))
+    document = forms.FileField(
+        label=_("Scan or photo of the ID document"),
+        help_text=_("PDF, PNG or JPEG, at most 10 MB."),
+        widget=forms.ClearableFileInput(attrs={"accept": DOCUMENT_ACCEPT}),
+    )
+
+
+class OrganizationKycForm(forms.Form):
+    kind = forms.CharField(widget=forms.HiddenInput, initial=KycSubmission.Kind.ORGANIZATION)
+    organization = forms.ModelChoiceField(label=_("Organization"), queryset=Organization.objects.none())
+    country = forms.ChoiceField(label=_("Country of registration"), choices=COUNTRIES)
+    registration_number = forms.CharField(label=_("Registration number (unified social credit code)"), max_length=32)
+    legal_representative = forms.CharField(label=_("Legal representative"), max_length=150)
+    document = forms.FileField(
+        label=_("Registration certificate"),
+        help_text=_("PDF, PNG or JPEG, at most 10 MB."),
+        widget=forms.ClearableFileInput(attrs={"accept": DOCUMENT_ACCEPT}),
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = cast(forms.ModelChoiceField, self.fields["organization"])
+        field.queryset = Organization.objects.filter(
+            memberships__user=user, memberships__role=Membership.Role.OWNER
+        ).exclude(kind=Organization.Kind.INDIVIDUAL)
+
+
+class ClassificationForm(forms.Form):
+    basis = forms.ChoiceField(
+        label=_("I qualify as a professional investor because I have"),
+        choices=[c for c in InvestorClassification.Basis.choices if c[0] != InvestorClassification.Basis.INSTITUTION],
+        widget=forms.RadioSelect,
+    )
+    experience_years = forms.IntegerField(
+        label=_("Years of investment experience"), min_value=0, max_value=80, initial=0
+    )
+    household_net_financial_assets = forms.DecimalField(
+        label=_("Household net financial assets (CNY)"), min_value=0, max_digits=16, decimal_places=2, required=False
+    )
+    financial_assets = forms.DecimalField(
+        label=_("Financial assets (CNY)"), min_value=0, max_digits=16, decimal_places=2, required=False
+    )
+    average_annual_income = forms.DecimalField(
+        label=_("Average annual income over the last three years (CNY)"),
+        min_value=0,
+        max_digits=16,
+        decimal_places=2,
+        required=False,
+    )
+    evidence = forms.FileField(
+        label=_("Evidence (bank or brokerage statement, tax certificate)"),
+        help_text=_("PDF, PNG or JPEG, at most 10 MB."),
+        widget=forms.ClearableFileInput(attrs={"accept": DOCUMENT_ACCEPT}),
+    )
+
+    def figures(self) -> dict[str, Any]:
+        keys = ("experience_years", "household_net_financial_assets", "financial_assets", "average_annual_income")
+        return {key: self.cleaned_data.get(key) for key in keys}

@@ -5,7 +5,17 @@ from datetime import timedelta
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.models import ApiToken, Membership, User
+from accounts.models import (
+    AccountDecision,
+    ApiToken,
+    InvestorClassification,
+    KycSubmission,
+    Membership,
+    Organization,
+    RelatedPartyFlag,
+    ReviewStatus,
+    User,
+)
 from accounts.services import API_TOKEN_PREFIX, hash_api_key
 
 # Recording every use would add a write to every API request; minute precision is enough.
@@ -35,3 +45,41 @@ def api_token_list(*, user: User) -> QuerySet[ApiToken]:
 
 def membership_list(*, user: User) -> QuerySet[Membership]:
     return user.memberships.select_related("organization").order_by("organization__name")
+
+
+def kyc_latest(*, user: User) -> KycSubmission | None:
+    return user.kyc_submissions.order_by("-submitted_at").first()
+
+
+def kyc_status(*, user: User) -> str:
+    """`unverified`, `pending`, `approved` or `rejected`; a member of an organization verified as such is approved."""
+    if KycSubmission.objects.filter(
+        kind=KycSubmission.Kind.ORGANIZATION, status=ReviewStatus.APPROVED, organization__memberships__user=user
+    ).exists():
+        return ReviewStatus.APPROVED
+    latest = kyc_latest(user=user)
+    return latest.status if latest is not None else "unverified"
+
+
+def investor_class(*, user: User) -> str:
+    """`professional` for members of a verified institution or holders of a confirmed, unexpired classification."""
+    verified_institution = KycSubmission.objects.filter(
+        kind=KycSubmission.Kind.ORGANIZATION,
+        status=ReviewStatus.APPROVED,
+        organization__kind=Organization.Kind.INSTITUTIONAL_INVESTOR,
+        organization__memberships__user=user,
+    ).exists()
+    confirmed = user.classifications.filter(status=ReviewStatus.APPROVED, valid_until__gt=timezone.now()).exists()
+    return "professional" if verified_institution or confirmed else "retail"
+
+
+def classification_latest(*, user: User) -> InvestorClassification | None:
+    return user.classifications.order_by("-submitted_at").first()
+
+
+def is_related_party(*, user: User, seller: Organization) -> bool:
+    return RelatedPartyFlag.objects.filter(user=user, seller=seller).exists()
+
+
+def decision_list(*, user: User) -> QuerySet[AccountDecision]:
+    return user.decisions.select_related("actor").order_by("-created_at")

@@ -28,4 +28,6 @@ urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path("tokens/", views.token_create, name="token-create"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
+    path("verification/", views.verification, name="verification"),
+    path("documents/<str:kind>/<int:pk>/", views.private_document, name="private-document"),
 ]

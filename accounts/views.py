@@ -1,20 +1,30 @@
-"""Account pages: sign-up, e-mail verification, login, profile and API tokens."""
+"""Account pages: sign-up, e-mail verification, login, profile, API tokens, identity verification."""
 
-from typing import cast
+from typing import Any, cast
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
-from accounts.forms import ApiTokenForm, LoginForm, ProfileForm, ResendVerificationForm, SignUpForm
-from accounts.models import User, normalize_email
+from accounts.forms import (
+    ApiTokenForm,
+    ClassificationForm,
+    IndividualKycForm,
+    LoginForm,
+    OrganizationKycForm,
+    ProfileForm,
+    ResendVerificationForm,
+    SignUpForm,
+)
+from accounts.models import InvestorClassification, KycSubmission, User, normalize_email
 
 
 def sign_up(request: HttpRequest) -> HttpResponse:
@@ -132,3 +142,91 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     services.api_token_revoke(token=token)
     messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
     return redirect("accounts:profile")
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+def _add_errors(form: forms.Form, exc: ValidationError) -> None:
+    for field, errors in exc.message_dict.items():
+        for error in errors:
+            form.add_error(field if field in form.fields else None, error)
+
+
+@login_required
+def verification(request: HttpRequest) -> HttpResponse:
+    """Identity verification and investor classification: status, the reason for a rejection, the forms."""
+    user = cast(User, request.user)
+    posted = request.POST.get("kind") if request.method == "POST" else None
+
+    def data_for(name: str) -> dict[str, Any]:
+        """Only the form that was posted is bound, so the others do not show errors."""
+        return {"data": request.POST, "files": request.FILES} if posted == name else {}
+
+    individual = IndividualKycForm(**data_for("individual"))
+    organization = OrganizationKycForm(**data_for("organization"), user=user)
+    classification = ClassificationForm(**data_for("classification"))
+    bound = {"individual": individual, "organization": organization, "classification": classification}.get(posted or "")
+    if bound is not None and bound.is_valid():
+        try:
+            if posted == "classification":
+                services.classification_request(
+                    user=user,
+                    basis=classification.cleaned_data["basis"],
+                    figures=classification.figures(),
+                    evidence=classification.cleaned_data["evidence"],
+                    ip=_client_ip(request),
+                )
+                messages.success(request, _("Your request is submitted. Staff will review your evidence."))
+            else:
+                data = {k: v for k, v in bound.cleaned_data.items() if k not in {"kind", "document"}}
+                services.kyc_submit(
+                    user=user,
+                    kind=posted or "",
+                    data=data,
+                    document=bound.cleaned_data["document"],
+                    ip=_client_ip(request),
+                )
+                messages.success(request, _("Thank you. We review identity documents within one working day."))
+            return redirect("accounts:verification")
+        except ValidationError as exc:
+            _add_errors(bound, exc)
+        except services.AccountError as exc:
+            messages.error(request, exc.message)
+    context = {
+        "kyc_status": selectors.kyc_status(user=user),
+        "kyc": selectors.kyc_latest(user=user),
+        "investor_class": selectors.investor_class(user=user),
+        "classification": selectors.classification_latest(user=user),
+        "individual_form": individual,
+        "organization_form": organization,
+        "classification_form": classification,
+        "can_submit_organization": organization.fields["organization"].queryset.exists(),  # type: ignore[attr-defined]
+        "open_form": posted or "",
+    }
+    return render(request, "accounts/verification.html", context, status=400 if bound is not None else 200)
+
+
+PRIVATE_DOCUMENT_MODELS: dict[str, type[KycSubmission] | type[InvestorClassification]] = {
+    "kyc": KycSubmission,
+    "classification": InvestorClassification,
+}
+
+
+@login_required
+def private_document(request: HttpRequest, kind: str, pk: int) -> FileResponse:
+    """A KYC or classification document, for its owner and staff only; always a download, never rendered inline."""
+    model = PRIVATE_DOCUMENT_MODELS.get(kind)
+    if model is None:
+        raise Http404
+    record = cast(KycSubmission | InvestorClassification, get_object_or_404(model, pk=pk))
+    user = cast(User, request.user)
+    if record.user_id != user.pk and not user.is_staff:
+        raise Http404
+    file = record.document if isinstance(record, KycSubmission) else record.evidence
+    if not file or not file.name:
+        raise Http404
+    response = FileResponse(file.open("rb"), as_attachment=True, filename=file.name.rsplit("/", 1)[-1])
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -51,6 +51,7 @@ def process_env(**extra: str) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "marketplace.settings.test",
         "DATABASE_URL": test_database_url(),
         "TEST_REDIS_URL": settings.REDIS_URL,
+        "PRIVATE_MEDIA_ROOT": settings.PRIVATE_MEDIA_ROOT,
         "PYTHONUNBUFFERED": "1",
         **extra,
     }

@@ -2,7 +2,8 @@
 
 from rest_framework import serializers
 
-from accounts.models import ApiToken, Membership, User
+from accounts import selectors
+from accounts.models import ApiToken, KycSubmission, Membership, Organization, User
 
 
 class MembershipSerializer(serializers.ModelSerializer[Membership]):
@@ -18,11 +19,60 @@ class MembershipSerializer(serializers.ModelSerializer[Membership]):
 
 class MeSerializer(serializers.ModelSerializer[User]):
     organizations = MembershipSerializer(source="memberships", many=True, read_only=True)
+    kyc_status = serializers.SerializerMethodField()
+    investor_class = serializers.SerializerMethodField()
 
     class Meta:
         model = User
-        fields = ["id", "email", "full_name", "email_verified", "is_staff", "date_joined", "organizations"]
-        read_only_fields = ["id", "email", "email_verified", "is_staff", "date_joined"]
+        fields = [
+            "id",
+            "email",
+            "full_name",
+            "email_verified",
+            "is_staff",
+            "is_suspended",
+            "date_joined",
+            "organizations",
+            "kyc_status",
+            "investor_class",
+        ]
+        read_only_fields = ["id", "email", "email_verified", "is_staff", "is_suspended", "date_joined"]
+
+    def get_kyc_status(self, user: User) -> str:
+        return selectors.kyc_status(user=user)
+
+    def get_investor_class(self, user: User) -> str:
+        return selectors.investor_class(user=user)
+
+
+class KycSubmissionSerializer(serializers.ModelSerializer[KycSubmission]):
+    """Reads back a submission without the document itself; writes are validated by the service."""
+
+    document = serializers.FileField(write_only=True)
+    organization = serializers.PrimaryKeyRelatedField(queryset=Organization.objects.all(), required=False)
+    date_of_birth = serializers.DateField(required=False)
+
+    class Meta:
+        model = KycSubmission
+        fields = [
+            "id",
+            "kind",
+            "legal_name",
+            "id_document_type",
+            "id_number",
+            "date_of_birth",
+            "country",
+            "organization",
+            "registration_number",
+            "legal_representative",
+            "document",
+            "document_content_type",
+            "status",
+            "rejection_reason",
+            "submitted_at",
+            "reviewed_at",
+        ]
+        read_only_fields = ["id", "document_content_type", "status", "rejection_reason", "submitted_at", "reviewed_at"]
 
 
 class ApiTokenSerializer(serializers.ModelSerializer[ApiToken]):

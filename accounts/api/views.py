@@ -6,12 +6,18 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors, services
-from accounts.api.serializers import ApiTokenCreatedSerializer, ApiTokenSerializer, MeSerializer
+from accounts.api.serializers import (
+    ApiTokenCreatedSerializer,
+    ApiTokenSerializer,
+    KycSubmissionSerializer,
+    MeSerializer,
+)
 from accounts.models import User
 
 
@@ -55,3 +61,36 @@ class TokenDetailView(APIView):
         token = get_object_or_404(selectors.api_token_list(user=_user(request)), pk=pk)
         services.api_token_revoke(token=token)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class KycView(APIView):
+    """Your identity verification: status and submissions (GET); submit for review (POST, multipart)."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(responses=KycSubmissionSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        user = _user(request)
+        submissions = user.kyc_submissions.order_by("-submitted_at")
+        return Response(
+            {
+                "status": selectors.kyc_status(user=user),
+                "submissions": KycSubmissionSerializer(submissions, many=True).data,
+            }
+        )
+
+    @extend_schema(request=KycSubmissionSerializer, responses={201: KycSubmissionSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = KycSubmissionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        document, kind = data.pop("document"), data.pop("kind")
+        try:
+            submission = services.kyc_submit(
+                user=_user(request), kind=kind, data=data, document=document, ip=request.META.get("REMOTE_ADDR")
+            )
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+        except services.AccountError as exc:
+            return Response({"code": exc.code, "message": exc.message}, status=status.HTTP_409_CONFLICT)
+        return Response(KycSubmissionSerializer(submission).data, status=status.HTTP_201_CREATED)

@@ -191,8 +191,10 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.str("STATIC_ROOT", default=str(STATE_DIR / "staticfiles"))
 MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(STATE_DIR / "media"))
+PRIVATE_MEDIA_ROOT = env.str("PRIVATE_MEDIA_ROOT", default=str(STATE_DIR / "private"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "private": {"BACKEND": "accounts.models.verification.PrivateStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
@@ -212,3 +214,7 @@ LOGGING = {
 
 # Password of the accounts `manage.py demo_data` creates (development and demos only).
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="demo-pass-2026")
+
+# --- Buyer verification and retail protection -----------------------------------------------------
+KYC_MAX_UPLOAD_BYTES = env.int("KYC_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
+PROFESSIONAL_REASSESSMENT_DAYS = 2 * 365

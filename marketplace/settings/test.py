@@ -1,13 +1,17 @@
 """Test settings: real PostgreSQL and Redis, fast password hashing, a Redis database of its own."""
 
+import tempfile
 from urllib.parse import urlsplit, urlunsplit
 
 from marketplace.settings.base import *  # noqa: F403
 from marketplace.settings.base import REDIS_URL, REST_FRAMEWORK, env, redis_backed
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Uploaded identity documents go to a throw-away folder (servers started by tests are handed the same one).
+PRIVATE_MEDIA_ROOT = env.str("PRIVATE_MEDIA_ROOT", default=tempfile.mkdtemp(prefix="mkt-private-"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "private": {"BACKEND": "accounts.models.verification.PrivateStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "10000/min", "user": "10000/min"}}

@@ -1,4 +1,4 @@
-"""Every change to accounts: sign-up, e-mail verification, API tokens."""
+"""Sign-up, e-mail verification and API tokens."""
 
 import hashlib
 import secrets

@@ -41,6 +41,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("staff"), default=False, help_text=_("May log in to the admin site."))
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
     email_verified_at = models.DateTimeField(_("e-mail verified at"), null=True, blank=True)
+    is_suspended = models.BooleanField(_("suspended"), default=False, help_text=_("A suspended user may not bid."))
 
     objects: ClassVar[UserManager] = UserManager()
 
