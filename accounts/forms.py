@@ -163,3 +163,36 @@ class ClassificationForm(forms.Form):
     def figures(self) -> dict[str, Any]:
         keys = ("experience_years", "household_net_financial_assets", "financial_assets", "average_annual_income")
         return {key: self.cleaned_data.get(key) for key in keys}
+
+
+class KnowledgeTestForm(forms.Form):
+    """One radio group per question of the current test, plus the net worth for the loss simulation."""
+
+    declared_net_worth = forms.DecimalField(
+        label=_("Your net worth (CNY)"),
+        help_text=_("Everything you own minus what you owe. It sets your exposure cap and the loss simulation."),
+        min_value=0,
+        max_digits=17,
+        decimal_places=2,
+    )
+
+    def __init__(self, *args: Any, questions: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.questions = questions
+        net_worth = self.fields.pop("declared_net_worth")
+        for question in questions:
+            self.fields[f"q_{question.id}"] = forms.TypedChoiceField(
+                label=question.text,
+                choices=list(enumerate(question.choices)),
+                coerce=int,
+                widget=forms.RadioSelect,
+            )
+        self.fields["declared_net_worth"] = net_worth
+
+    def answers(self) -> list[int]:
+        return [self.cleaned_data[f"q_{question.id}"] for question in self.questions]
+
+
+class RiskAcknowledgementForm(forms.Form):
+    version = forms.CharField(widget=forms.HiddenInput)
+    confirm = forms.BooleanField(label=_("I have read this warning, I understand it, and I accept these risks."))

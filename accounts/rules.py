@@ -95,3 +95,24 @@ def professional_basis_met(
     if basis == "income":
         return (average_annual_income or Decimal(0)) >= PROFESSIONAL_ANNUAL_INCOME
     return basis == "institution"
+
+
+CENT = Decimal("0.01")
+
+
+def knowledge_score(answers: list[int], correct: list[int]) -> Decimal:
+    """Share of right answers, 0 to 1, three places."""
+    right = sum(given == expected for given, expected in zip(answers, correct, strict=True))
+    return (Decimal(right) / Decimal(len(correct))).quantize(Decimal("0.001"))
+
+
+def retail_exposure_cap(*, declared_net_worth: Decimal, platform_limit: Decimal, net_worth_share: Decimal) -> Decimal:
+    """The most a retail buyer may have committed at once: the lower of the platform limit and a share of net worth."""
+    return min(platform_limit, (declared_net_worth * net_worth_share).quantize(CENT)).max(Decimal(0))
+
+
+def loss_share_of_net_worth(*, stake: Decimal, declared_net_worth: Decimal) -> Decimal | None:
+    """Losing `stake` entirely, as a percentage of net worth (None when no net worth was declared)."""
+    if declared_net_worth <= 0:
+        return None
+    return (stake / declared_net_worth * 100).quantize(Decimal("0.1"))

@@ -1,10 +1,17 @@
 """Read queries about accounts shared by pages, the API and WebSocket auth."""
 
-from datetime import timedelta
+import functools
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts import rules
 from accounts.models import (
     AccountDecision,
     ApiToken,
@@ -14,9 +21,13 @@ from accounts.models import (
     Organization,
     RelatedPartyFlag,
     ReviewStatus,
+    RiskWarning,
+    SuitabilityAssessment,
     User,
 )
-from accounts.services import API_TOKEN_PREFIX, hash_api_key
+from accounts.services.users import API_TOKEN_PREFIX, hash_api_key
+
+KNOWLEDGE_TEST_FILE = Path(__file__).resolve().parent / "data" / "knowledge_test.json"
 
 # Recording every use would add a write to every API request; minute precision is enough.
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -83,3 +94,74 @@ def is_related_party(*, user: User, seller: Organization) -> bool:
 
 def decision_list(*, user: User) -> QuerySet[AccountDecision]:
     return user.decisions.select_related("actor").order_by("-created_at")
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    text: str
+    choices: list[str]
+    answer: int
+
+
+@dataclass(frozen=True)
+class KnowledgeTest:
+    version: str
+    pass_mark: Decimal
+    questions: list[Question]
+
+
+@functools.cache
+def knowledge_test() -> KnowledgeTest:
+    """The current entry test; its questions and answers are data (accounts/data/knowledge_test.json)."""
+    raw = json.loads(KNOWLEDGE_TEST_FILE.read_text(encoding="utf-8"))
+    return KnowledgeTest(
+        version=raw["version"],
+        pass_mark=Decimal(str(raw["pass_mark"])),
+        questions=[Question(**q) for q in raw["questions"]],
+    )
+
+
+def risk_warning_current() -> RiskWarning:
+    warning = RiskWarning.objects.order_by("-published_at").first()
+    if warning is None:
+        raise RiskWarning.DoesNotExist("no risk warning is published")
+    return warning
+
+
+def suitability_passed(*, user: User) -> SuitabilityAssessment | None:
+    return user.suitability_assessments.filter(passed=True).order_by("-completed_at").first()
+
+
+@dataclass(frozen=True)
+class Suitability:
+    """Where a buyer stands: `knowledge_test`, `risk_warning`, `reflection` (until `ready_at`) or `complete`."""
+
+    step: str
+    ready_at: datetime | None = None
+
+
+def suitability(*, user: User) -> Suitability:
+    if investor_class(user=user) == "professional":
+        return Suitability("complete")
+    passed = suitability_passed(user=user)
+    if passed is None:
+        return Suitability("knowledge_test")
+    acknowledgement = user.risk_acknowledgements.filter(warning=risk_warning_current()).first()
+    if acknowledgement is None:
+        return Suitability("risk_warning")
+    last_step = max(passed.completed_at, acknowledgement.acknowledged_at)
+    ready_at = last_step + timedelta(days=settings.SUITABILITY_REFLECTION_DAYS)
+    return Suitability("reflection", ready_at) if timezone.now() < ready_at else Suitability("complete", ready_at)
+
+
+def exposure_cap(*, user: User) -> Decimal | None:
+    """A retail buyer's cap on open commitments in CNY (0 before a net worth is declared); None for professionals."""
+    if investor_class(user=user) == "professional":
+        return None
+    passed = suitability_passed(user=user)
+    return rules.retail_exposure_cap(
+        declared_net_worth=passed.declared_net_worth if passed else Decimal(0),
+        platform_limit=settings.RETAIL_EXPOSURE_LIMIT,
+        net_worth_share=settings.RETAIL_EXPOSURE_NET_WORTH_SHARE,
+    )

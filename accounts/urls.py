@@ -29,5 +29,6 @@ urlpatterns = [
     path("tokens/", views.token_create, name="token-create"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
     path("verification/", views.verification, name="verification"),
+    path("suitability/", views.suitability, name="suitability"),
     path("documents/<str:kind>/<int:pk>/", views.private_document, name="private-document"),
 ]

@@ -1,8 +1,10 @@
 """Account pages: sign-up, e-mail verification, login, profile, API tokens, identity verification."""
 
+from decimal import Decimal
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -13,15 +15,17 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts import selectors, services
+from accounts import rules, selectors, services
 from accounts.forms import (
     ApiTokenForm,
     ClassificationForm,
     IndividualKycForm,
+    KnowledgeTestForm,
     LoginForm,
     OrganizationKycForm,
     ProfileForm,
     ResendVerificationForm,
+    RiskAcknowledgementForm,
     SignUpForm,
 )
 from accounts.models import InvestorClassification, KycSubmission, User, normalize_email
@@ -230,3 +234,73 @@ def private_document(request: HttpRequest, kind: str, pk: int) -> FileResponse:
     response = FileResponse(file.open("rb"), as_attachment=True, filename=file.name.rsplit("/", 1)[-1])
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+SIMULATED_STAKES = (Decimal("50000"), Decimal("200000"), Decimal("500000"))
+
+
+@login_required
+def suitability(request: HttpRequest) -> HttpResponse:
+    """The retail buyer's path to a first bid: knowledge test and loss simulation, risk warning, reflection."""
+    user = cast(User, request.user)
+    test = selectors.knowledge_test()
+    warning = selectors.risk_warning_current()
+    step = request.POST.get("step") if request.method == "POST" else None
+    test_form = KnowledgeTestForm(request.POST if step == "test" else None, questions=test.questions)
+    ack_form = RiskAcknowledgementForm(request.POST if step == "ack" else None, initial={"version": warning.version})
+    failed_attempt = None
+    if step == "test" and test_form.is_valid():
+        try:
+            assessment = services.knowledge_test_submit(
+                user=user,
+                answers=test_form.answers(),
+                declared_net_worth=test_form.cleaned_data["declared_net_worth"],
+                ip=_client_ip(request),
+            )
+        except ValidationError as exc:
+            _add_errors(test_form, exc)
+        else:
+            if assessment.passed:
+                return redirect("accounts:suitability")
+            failed_attempt = assessment
+    if step == "ack" and ack_form.is_valid():
+        try:
+            services.risk_warning_acknowledge(
+                user=user, version=ack_form.cleaned_data["version"], ip=_client_ip(request)
+            )
+        except ValidationError as exc:
+            _add_errors(ack_form, exc)
+        except services.AccountError as exc:
+            messages.error(request, exc.message)
+        else:
+            return redirect("accounts:suitability")
+    passed = selectors.suitability_passed(user=user)
+    cap = selectors.exposure_cap(user=user)
+    simulation = (
+        [
+            (stake, rules.loss_share_of_net_worth(stake=stake, declared_net_worth=passed.declared_net_worth))
+            for stake in sorted({*SIMULATED_STAKES, *([cap] if cap else [])})
+        ]
+        if passed
+        else []
+    )
+    context = {
+        "state": selectors.suitability(user=user),
+        "investor_class": selectors.investor_class(user=user),
+        "test": test,
+        "test_form": test_form,
+        "failed_attempt": failed_attempt,
+        "wrong_questions": _wrong_questions(failed_attempt, test.questions) if failed_attempt else [],
+        "warning": warning,
+        "ack_form": ack_form,
+        "passed": passed,
+        "cap": cap,
+        "simulation": simulation,
+        "reflection_days": settings.SUITABILITY_REFLECTION_DAYS,
+    }
+    status = 400 if step and not (failed_attempt or test_form.is_valid() or ack_form.is_valid()) else 200
+    return render(request, "accounts/suitability.html", context, status=status)
+
+
+def _wrong_questions(attempt: Any, questions: list[selectors.Question]) -> list[selectors.Question]:
+    return [q for q, given in zip(questions, attempt.answers, strict=True) if given != q.answer]

@@ -1,5 +1,6 @@
 """Account models: users and organizations, buyer verification, investor protection."""
 
+from accounts.models.suitability import RiskAcknowledgement, RiskWarning, SuitabilityAssessment
 from accounts.models.users import ApiToken, Membership, Organization, User, UserManager, normalize_email
 from accounts.models.verification import (
     AccountDecision,
@@ -18,6 +19,9 @@ __all__ = [
     "Organization",
     "RelatedPartyFlag",
     "ReviewStatus",
+    "RiskAcknowledgement",
+    "RiskWarning",
+    "SuitabilityAssessment",
     "User",
     "UserManager",
     "normalize_email",

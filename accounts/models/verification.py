@@ -186,6 +186,8 @@ class AccountDecision(models.Model):
         SUSPENDED = "suspended", _("Suspended")
         REINSTATED = "reinstated", _("Reinstated")
         RELATED_PARTY_FLAGGED = "related_party_flagged", _("Related party flagged")
+        KNOWLEDGE_TEST_TAKEN = "knowledge_test_taken", _("Knowledge test taken")
+        RISK_ACKNOWLEDGED = "risk_acknowledged", _("Risk warning acknowledged")
 
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="decisions")
     kind = models.CharField(_("decision"), max_length=32, choices=Kind.choices)

@@ -1,5 +1,6 @@
 """Every change to accounts, one function per use case."""
 
+from accounts.services.suitability import knowledge_test_submit, risk_warning_acknowledge
 from accounts.services.users import (
     API_TOKEN_PREFIX,
     VERIFY_EMAIL_SALT,
@@ -35,9 +36,11 @@ __all__ = [
     "document_validate",
     "email_verification_token",
     "hash_api_key",
+    "knowledge_test_submit",
     "kyc_review",
     "kyc_submit",
     "related_party_flag",
+    "risk_warning_acknowledge",
     "user_send_verification_email",
     "user_sign_up",
     "user_suspend",

@@ -1,6 +1,7 @@
 """Settings shared by every environment; values come from the environment with safe defaults."""
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -218,3 +219,7 @@ DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="demo-pass-2026")
 # --- Buyer verification and retail protection -----------------------------------------------------
 KYC_MAX_UPLOAD_BYTES = env.int("KYC_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 PROFESSIONAL_REASSESSMENT_DAYS = 2 * 365
+SUITABILITY_REFLECTION_DAYS = env.int("SUITABILITY_REFLECTION_DAYS", default=4)
+# A retail buyer's open commitments may not exceed the lower of this and a share of declared net worth (CNY).
+RETAIL_EXPOSURE_LIMIT = Decimal(env.str("RETAIL_EXPOSURE_LIMIT", default="500000.00"))
+RETAIL_EXPOSURE_NET_WORTH_SHARE = Decimal(env.str("RETAIL_EXPOSURE_NET_WORTH_SHARE", default="0.10"))
