@@ -11,7 +11,7 @@ import redis
 from django.conf import settings
 from django.utils import timezone
 
-from accounts.models import Membership, Organization, User
+from accounts.models import Membership, Organization, RiskWarning, User
 from tests import processes
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -101,3 +101,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "/e2e/" in str(item.path):
             item.add_marker(pytest.mark.e2e)
     items.sort(key=lambda item: "/e2e/" in str(item.path))
+
+
+@pytest.fixture
+def risk_warning(db: None) -> RiskWarning:
+    """The warning migration 0004 publishes; transactional tests flush it away, so tests that need it ask for it."""
+    text = (Path(settings.BASE_DIR) / "accounts" / "data" / "risk_warning.txt").read_text(encoding="utf-8")
+    warning, _created = RiskWarning.objects.get_or_create(version="2026-11", defaults={"body": text})
+    return warning

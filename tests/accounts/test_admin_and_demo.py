@@ -1,8 +1,11 @@
 """Admin is staff-only and searchable; demo data is realistic and idempotent."""
 
+from decimal import Decimal
+
 import pytest
 from django.core.management import call_command
 
+from accounts import selectors
 from accounts.models import Membership, Organization, User
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +31,8 @@ def test_admin_can_revoke_tokens(client, make_user):
     assert token.revoked_at is not None
 
 
-def test_demo_data_is_idempotent_and_complete():
+def test_demo_data_is_idempotent_and_complete(settings, tmp_path, risk_warning):
+    settings.PRIVATE_MEDIA_ROOT = str(tmp_path)
     call_command("demo_data")
     counts = (User.objects.count(), Organization.objects.count(), Membership.objects.count())
     call_command("demo_data")
@@ -38,3 +42,15 @@ def test_demo_data_is_idempotent_and_complete():
     assert User.objects.get(email="admin@example.com").is_staff
     assert all(user.email_verified for user in User.objects.all())
     assert User.objects.get(email="li.wei@example.com").check_password("demo-pass-2026")
+    fund, li_wei, zhang_min = (
+        User.objects.get(email=e)
+        for e in ("buyer@pearl-bay.example.com", "li.wei@example.com", "zhang.min@example.com")
+    )
+    assert (selectors.kyc_status(user=fund), selectors.investor_class(user=fund)) == ("approved", "professional")
+    assert (selectors.kyc_status(user=li_wei), selectors.investor_class(user=li_wei)) == ("approved", "retail")
+    assert selectors.suitability(user=li_wei).step == "complete"
+    assert selectors.exposure_cap(user=li_wei) == Decimal("120000.00")
+    assert (selectors.kyc_status(user=zhang_min), selectors.suitability(user=zhang_min).step) == (
+        "unverified",
+        "knowledge_test",
+    )

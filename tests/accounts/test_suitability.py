@@ -18,7 +18,7 @@ from accounts.models import (
     SuitabilityAssessment,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("risk_warning")]
 
 RIGHT = [q.answer for q in selectors.knowledge_test().questions]
 
