@@ -111,7 +111,7 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # keys are created by their owner, who alone sees the key
 
-    @admin.action(description=_("Revoke selected tokens"))
+    @admin.action(description=_("Revoke selected tokens"), permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         for token in queryset:
             services.api_token_revoke(token=token)
@@ -206,10 +206,13 @@ class RelatedPartyFlagAdmin(admin.ModelAdmin[RelatedPartyFlag]):
     autocomplete_fields = ["user", "seller"]
     fields = ["user", "seller", "relation", "note"]
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)  # flags are added, never edited
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # lifting a bidding ban silently is not allowed; see the issue note
+
     def save_model(self, request: HttpRequest, obj: RelatedPartyFlag, form: Any, change: bool) -> None:
-        if change:
-            super().save_model(request, obj, form, change)
-            return
         flag = services.related_party_flag(
             user=obj.user,
             seller=obj.seller,

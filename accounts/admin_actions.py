@@ -46,5 +46,6 @@ def action_with_reason(
         return None
 
     action.short_description = description  # type: ignore[attr-defined]
+    action.allowed_permissions = ("change",)  # type: ignore[attr-defined]  # view-only staff may not decide
     action.__name__ = description.lower().replace(" ", "_").replace("-", "_")
     return action

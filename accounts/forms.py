@@ -3,6 +3,7 @@
 from typing import Any, cast
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
@@ -11,6 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import login_throttle
 from accounts.models import InvestorClassification, KycSubmission, Membership, Organization, User
+from accounts.models.verification import COUNTRIES
+from accounts.request import client_ip
 
 
 class SignUpForm(forms.Form):
@@ -41,28 +44,25 @@ class LoginForm(AuthenticationForm):
         super().__init__(request, *args, **kwargs)
         self.fields["username"].label = _("E-mail address")
 
-    def _client_ip(self) -> str:
-        return self.request.META.get("REMOTE_ADDR", "unknown") if self.request else "unknown"
-
     def clean(self) -> dict[str, Any]:
         email = self.cleaned_data.get("username") or ""
-        ip = self._client_ip()
-        if login_throttle.login_is_locked(email=email, ip=ip):
+        ip = (client_ip(self.request) if self.request else None) or "unknown"
+        if not login_throttle.login_attempt_allowed(email=email, ip=ip):
             raise ValidationError(
                 self.error_messages["locked"], code="locked", params={"minutes": login_throttle.lockout_minutes()}
             )
-        try:
-            cleaned = super().clean()
-        except ValidationError:
-            login_throttle.login_failure_record(email=email, ip=ip)
-            raise
-        login_throttle.login_failures_clear(email=email, ip=ip)
+        cleaned = super().clean()
+        login_throttle.login_succeeded(email=email, ip=ip)
         return cleaned
 
     def confirm_login_allowed(self, user: Any) -> None:
         super().confirm_login_allowed(user)
         if not user.email_verified:
             raise ValidationError(self.error_messages["unverified"], code="unverified")
+
+
+class AdminLoginForm(LoginForm, AdminAuthenticationForm):
+    """The admin's login form with the same lockout as the site's: staff passwords are the most valuable."""
 
 
 class ResendVerificationForm(forms.Form):
@@ -79,22 +79,6 @@ class ApiTokenForm(forms.Form):
     name = forms.CharField(label=_("Token name"), max_length=100, help_text=_("e.g. “bidding robot”"))
 
 
-COUNTRIES = [
-    ("CN", _("China (mainland)")),
-    ("HK", _("Hong Kong SAR")),
-    ("MO", _("Macao SAR")),
-    ("TW", _("Taiwan")),
-    ("SG", _("Singapore")),
-    ("MY", _("Malaysia")),
-    ("JP", _("Japan")),
-    ("KR", _("South Korea")),
-    ("GB", _("United Kingdom")),
-    ("US", _("United States")),
-    ("DE", _("Germany")),
-    ("FR", _("France")),
-    ("AU", _("Australia")),
-    ("CA", _("Canada")),
-]
 DOCUMENT_ACCEPT = "application/pdf,image/png,image/jpeg,.pdf,.png,.jpg,.jpeg"
 
 

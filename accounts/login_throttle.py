@@ -1,5 +1,9 @@
-"""Brute-force protection for password logins: failures counted per account and per client IP in Redis."""
+"""Brute-force protection for password logins: attempts counted per account and per client IP in Redis.
 
+An attempt is counted *before* the password is checked, so parallel requests cannot all slip under the limit.
+"""
+
+import contextlib
 import hashlib
 
 from django.conf import settings
@@ -8,27 +12,33 @@ from django.core.cache import cache
 
 def _keys(email: str, ip: str) -> tuple[str, str]:
     account = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
-    return f"login-fail:account:{account}", f"login-fail:ip:{ip}"
+    return f"login-attempts:account:{account}", f"login-attempts:ip:{ip}"
 
 
-def login_is_locked(*, email: str, ip: str) -> bool:
-    account_key, ip_key = _keys(email, ip)
-    counts = cache.get_many([account_key, ip_key])
-    return (
-        counts.get(account_key, 0) >= settings.LOGIN_FAILURE_LIMIT_PER_ACCOUNT
-        or counts.get(ip_key, 0) >= settings.LOGIN_FAILURE_LIMIT_PER_IP
-    )
-
-
-def login_failure_record(*, email: str, ip: str) -> None:
+def _count(key: str) -> int:
     window = int(settings.LOGIN_FAILURE_WINDOW.total_seconds())
-    for key in _keys(email, ip):
-        cache.add(key, 0, timeout=window)  # the window starts at the first failure
-        cache.incr(key)
+    cache.add(key, 0, timeout=window)  # the window starts at the first attempt
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # the key expired between add and incr
+        cache.set(key, 1, timeout=window)
+        return 1
 
 
-def login_failures_clear(*, email: str, ip: str) -> None:
-    cache.delete(_keys(email, ip)[0])
+def login_attempt_allowed(*, email: str, ip: str) -> bool:
+    """Count this attempt; False once the account or the IP has used up its attempts in the window."""
+    account_key, ip_key = _keys(email, ip)
+    account_attempts, ip_attempts = _count(account_key), _count(ip_key)
+    within_account = account_attempts <= settings.LOGIN_FAILURE_LIMIT_PER_ACCOUNT
+    return within_account and ip_attempts <= settings.LOGIN_FAILURE_LIMIT_PER_IP
+
+
+def login_succeeded(*, email: str, ip: str) -> None:
+    """A right password clears the account's count and takes its attempt off the IP (offices share addresses)."""
+    account_key, ip_key = _keys(email, ip)
+    cache.delete(account_key)
+    with contextlib.suppress(ValueError):  # the window ended meanwhile
+        cache.decr(ip_key)
 
 
 def lockout_minutes() -> int:

@@ -5,6 +5,7 @@ from typing import Any
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
+from channels.security.websocket import AllowedHostsOriginValidator
 
 from accounts.authentication import api_key_from_header
 from accounts.selectors import user_for_api_key
@@ -28,3 +29,20 @@ class _ApiTokenMiddleware(BaseMiddleware):
 
 def WebSocketAuthMiddleware(inner: Any) -> Any:  # noqa: N802 — reads like the Channels stacks it wraps
     return AuthMiddlewareStack(_ApiTokenMiddleware(inner))
+
+
+class OriginValidator:
+    """Browsers always send `Origin` on WebSockets, and it must be one of ALLOWED_HOSTS. Programs may leave it
+    out; their cookies are then dropped, so such a connection authenticates only by token (no cross-site
+    use of a browser session)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.checked = AllowedHostsOriginValidator(inner)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        headers = scope.get("headers", [])
+        if any(name == b"origin" for name, _value in headers):
+            return await self.checked(scope, receive, send)
+        scope = {**scope, "headers": [(name, value) for name, value in headers if name != b"cookie"]}
+        return await self.inner(scope, receive, send)

@@ -58,15 +58,23 @@ def membership_list(*, user: User) -> QuerySet[Membership]:
     return user.memberships.select_related("organization").order_by("organization__name")
 
 
+def _verified_organizations(user: User) -> QuerySet[KycSubmission]:
+    """Approved organization verifications that extend to `user`: owners and traders act for it, viewers don't."""
+    return KycSubmission.objects.filter(
+        kind=KycSubmission.Kind.ORGANIZATION,
+        status=ReviewStatus.APPROVED,
+        organization__memberships__user=user,
+        organization__memberships__role__in=[Membership.Role.OWNER, Membership.Role.TRADER],
+    )
+
+
 def kyc_latest(*, user: User) -> KycSubmission | None:
     return user.kyc_submissions.order_by("-submitted_at").first()
 
 
 def kyc_status(*, user: User) -> str:
     """`unverified`, `pending`, `approved` or `rejected`; a member of an organization verified as such is approved."""
-    if KycSubmission.objects.filter(
-        kind=KycSubmission.Kind.ORGANIZATION, status=ReviewStatus.APPROVED, organization__memberships__user=user
-    ).exists():
+    if _verified_organizations(user).exists():
         return ReviewStatus.APPROVED
     latest = kyc_latest(user=user)
     return latest.status if latest is not None else "unverified"
@@ -74,12 +82,9 @@ def kyc_status(*, user: User) -> str:
 
 def investor_class(*, user: User) -> str:
     """`professional` for members of a verified institution or holders of a confirmed, unexpired classification."""
-    verified_institution = KycSubmission.objects.filter(
-        kind=KycSubmission.Kind.ORGANIZATION,
-        status=ReviewStatus.APPROVED,
-        organization__kind=Organization.Kind.INSTITUTIONAL_INVESTOR,
-        organization__memberships__user=user,
-    ).exists()
+    verified_institution = (
+        _verified_organizations(user).filter(organization__kind=Organization.Kind.INSTITUTIONAL_INVESTOR).exists()
+    )
     confirmed = user.classifications.filter(status=ReviewStatus.APPROVED, valid_until__gt=timezone.now()).exists()
     return "professional" if verified_institution or confirmed else "retail"
 

@@ -29,6 +29,7 @@ from accounts.forms import (
     SignUpForm,
 )
 from accounts.models import InvestorClassification, KycSubmission, User, normalize_email
+from accounts.request import client_ip
 
 
 def sign_up(request: HttpRequest) -> HttpResponse:
@@ -148,10 +149,6 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("accounts:profile")
 
 
-def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
-
-
 def _add_errors(form: forms.Form, exc: ValidationError) -> None:
     for field, errors in exc.message_dict.items():
         for error in errors:
@@ -180,7 +177,7 @@ def verification(request: HttpRequest) -> HttpResponse:
                     basis=classification.cleaned_data["basis"],
                     figures=classification.figures(),
                     evidence=classification.cleaned_data["evidence"],
-                    ip=_client_ip(request),
+                    ip=client_ip(request),
                 )
                 messages.success(request, _("Your request is submitted. Staff will review your evidence."))
             else:
@@ -190,7 +187,7 @@ def verification(request: HttpRequest) -> HttpResponse:
                     kind=posted or "",
                     data=data,
                     document=bound.cleaned_data["document"],
-                    ip=_client_ip(request),
+                    ip=client_ip(request),
                 )
                 messages.success(request, _("Thank you. We review identity documents within one working day."))
             return redirect("accounts:verification")
@@ -226,8 +223,12 @@ def private_document(request: HttpRequest, kind: str, pk: int) -> FileResponse:
         raise Http404
     record = cast(KycSubmission | InvestorClassification, get_object_or_404(model, pk=pk))
     user = cast(User, request.user)
-    if record.user_id != user.pk and not user.is_staff:
-        raise Http404
+    if record.user_id != user.pk:
+        if not user.has_perm(f"accounts.view_{model._meta.model_name}"):
+            raise Http404
+        services.decision_record(
+            user=record.user, kind="document_viewed", actor=user, ip=client_ip(request), document=f"{kind}/{pk}"
+        )
     file = record.document if isinstance(record, KycSubmission) else record.evidence
     if not file or not file.name:
         raise Http404
@@ -255,10 +256,12 @@ def suitability(request: HttpRequest) -> HttpResponse:
                 user=user,
                 answers=test_form.answers(),
                 declared_net_worth=test_form.cleaned_data["declared_net_worth"],
-                ip=_client_ip(request),
+                ip=client_ip(request),
             )
         except ValidationError as exc:
             _add_errors(test_form, exc)
+        except services.AccountError as exc:
+            messages.error(request, exc.message)
         else:
             if assessment.passed:
                 return redirect("accounts:suitability")
@@ -266,7 +269,7 @@ def suitability(request: HttpRequest) -> HttpResponse:
     if step == "ack" and ack_form.is_valid():
         try:
             services.risk_warning_acknowledge(
-                user=user, version=ack_form.cleaned_data["version"], ip=_client_ip(request)
+                user=user, version=ack_form.cleaned_data["version"], ip=client_ip(request)
             )
         except ValidationError as exc:
             _add_errors(ack_form, exc)
@@ -290,7 +293,6 @@ def suitability(request: HttpRequest) -> HttpResponse:
         "test": test,
         "test_form": test_form,
         "failed_attempt": failed_attempt,
-        "wrong_questions": _wrong_questions(failed_attempt, test.questions) if failed_attempt else [],
         "warning": warning,
         "ack_form": ack_form,
         "passed": passed,
@@ -300,7 +302,3 @@ def suitability(request: HttpRequest) -> HttpResponse:
     }
     status = 400 if step and not (failed_attempt or test_form.is_valid() or ack_form.is_valid()) else 200
     return render(request, "accounts/suitability.html", context, status=status)
-
-
-def _wrong_questions(attempt: Any, questions: list[selectors.Question]) -> list[selectors.Question]:
-    return [q for q, given in zip(questions, attempt.answers, strict=True) if given != q.answer]

@@ -4,10 +4,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from accounts.forms import AdminLoginForm
 from marketplace import views
 
 admin.site.site_header = "Debt auction administration"
 admin.site.site_title = "Debt auction admin"
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -56,14 +56,19 @@ CHECKS: dict[str, Callable[[], dict[str, Any]]] = {
 
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Report reachability of the database, Redis and a Celery worker; 503 if any is down."""
+    """Report reachability of the database, Redis and a Celery worker; 503 if any is down.
+
+    Everyone sees which part is up; versions, worker names and error texts are for staff only.
+    """
+    detailed = request.user.is_authenticated and request.user.is_staff
     results: dict[str, Any] = {}
     for name, check in CHECKS.items():
         started = time.perf_counter()
         try:
-            results[name] = {"ok": True, **check()}
+            details = check()
+            results[name] = {"ok": True, **(details if detailed else {})}
         except Exception as exc:  # any failure is what a health check reports
-            results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            results[name] = {"ok": False, **({"error": f"{type(exc).__name__}: {exc}"} if detailed else {})}
         results[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
     healthy = all(result["ok"] for result in results.values())
     return JsonResponse({"status": "ok" if healthy else "unavailable", **results}, status=200 if healthy else 503)

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,6 +20,7 @@ from accounts.api.serializers import (
     MeSerializer,
 )
 from accounts.models import User
+from accounts.request import client_ip
 
 
 def _user(request: Request) -> User:
@@ -39,6 +41,9 @@ class MeView(APIView):
 
 
 class TokenListView(APIView):
+    # A leaked key must not be able to mint successors that outlive its revocation.
+    authentication_classes = [SessionAuthentication]
+
     @extend_schema(responses=ApiTokenSerializer(many=True))
     def get(self, request: Request) -> Response:
         return Response(ApiTokenSerializer(selectors.api_token_list(user=_user(request)), many=True).data)
@@ -56,6 +61,8 @@ class TokenListView(APIView):
 
 
 class TokenDetailView(APIView):
+    authentication_classes = [SessionAuthentication]
+
     @extend_schema(responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
         token = get_object_or_404(selectors.api_token_list(user=_user(request)), pk=pk)
@@ -87,7 +94,7 @@ class KycView(APIView):
         document, kind = data.pop("document"), data.pop("kind")
         try:
             submission = services.kyc_submit(
-                user=_user(request), kind=kind, data=data, document=document, ip=request.META.get("REMOTE_ADDR")
+                user=_user(request), kind=kind, data=data, document=document, ip=client_ip(request)
             )
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.message_dict) from exc

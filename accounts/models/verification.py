@@ -24,6 +24,14 @@ class PrivateStorage(FileSystemStorage):
     def location(self) -> str:
         return os.path.abspath(self.base_location)
 
+    @property
+    def file_permissions_mode(self) -> int:
+        return 0o600
+
+    @property
+    def directory_permissions_mode(self) -> int:
+        return 0o700
+
     def url(self, name: str | None) -> str:
         raise NotImplementedError("private files are served only by views that check the reader")
 
@@ -39,6 +47,26 @@ def kyc_document_path(instance: Any, filename: str) -> str:
 
 def evidence_document_path(instance: Any, filename: str) -> str:
     return f"classification/{instance.user_id}/{timezone.now():%Y%m%d%H%M%S}-{filename}"
+
+
+# Jurisdictions the platform verifies buyers from.
+COUNTRIES = [
+    ("CN", _("China (mainland)")),
+    ("HK", _("Hong Kong SAR")),
+    ("MO", _("Macao SAR")),
+    ("TW", _("Taiwan")),
+    ("SG", _("Singapore")),
+    ("MY", _("Malaysia")),
+    ("JP", _("Japan")),
+    ("KR", _("South Korea")),
+    ("GB", _("United Kingdom")),
+    ("US", _("United States")),
+    ("DE", _("Germany")),
+    ("FR", _("France")),
+    ("AU", _("Australia")),
+    ("CA", _("Canada")),
+]
+COUNTRY_CODES = frozenset(code for code, _label in COUNTRIES)
 
 
 class ReviewStatus(models.TextChoices):
@@ -68,7 +96,7 @@ class KycSubmission(models.Model):
     id_document_type = models.CharField(_("ID document"), max_length=12, choices=IdDocumentType.choices, blank=True)
     id_number = models.CharField(_("ID document number"), max_length=32, blank=True)
     date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
-    country = models.CharField(_("country"), max_length=2)
+    country = models.CharField(_("country"), max_length=2, choices=COUNTRIES)
     # Organizations
     registration_number = models.CharField(_("registration number"), max_length=32, blank=True)
     legal_representative = models.CharField(_("legal representative"), max_length=150, blank=True)
@@ -188,6 +216,7 @@ class AccountDecision(models.Model):
         RELATED_PARTY_FLAGGED = "related_party_flagged", _("Related party flagged")
         KNOWLEDGE_TEST_TAKEN = "knowledge_test_taken", _("Knowledge test taken")
         RISK_ACKNOWLEDGED = "risk_acknowledged", _("Risk warning acknowledged")
+        DOCUMENT_VIEWED = "document_viewed", _("Private document viewed by staff")
 
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="decisions")
     kind = models.CharField(_("decision"), max_length=32, choices=Kind.choices)

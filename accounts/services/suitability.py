@@ -1,10 +1,13 @@
 """Retail-buyer suitability: the knowledge test with the loss-bearing declaration, and the risk acknowledgement."""
 
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import rules, selectors
@@ -13,6 +16,8 @@ from accounts.services.users import AccountError
 from accounts.services.verification import decision_record
 
 MAX_NET_WORTH = Decimal("1e15")
+# Unlimited retries with feedback would let anyone pass by elimination; attempts are capped per day.
+KNOWLEDGE_TEST_WINDOW = timedelta(days=1)
 
 
 def _clean_answers(answers: Any, questions: list[selectors.Question]) -> list[int]:
@@ -47,6 +52,16 @@ def knowledge_test_submit(
     net_worth = _clean_net_worth(declared_net_worth)
     score = rules.knowledge_score(cleaned, [q.answer for q in test.questions])
     with transaction.atomic():
+        User.objects.select_for_update().get(pk=user.pk)  # attempts are counted one at a time
+        since = timezone.now() - KNOWLEDGE_TEST_WINDOW
+        if user.suitability_assessments.filter(passed=False, completed_at__gte=since).count() >= (
+            settings.KNOWLEDGE_TEST_ATTEMPTS_PER_DAY
+        ):
+            raise AccountError(
+                "too_many_attempts",
+                _("You have used your %(n)d attempts for today. Read the risk warning again and retry tomorrow.")
+                % {"n": settings.KNOWLEDGE_TEST_ATTEMPTS_PER_DAY},
+            )
         assessment = SuitabilityAssessment.objects.create(
             user=user,
             test_version=test.version,

@@ -89,9 +89,13 @@ def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     if user.api_tokens.filter(name=name, revoked_at__isnull=True).exists():
         raise ValidationError({"name": _("You already have an active token with this name.")})
     key = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(
-        user=user, name=name, prefix=key[: len(API_TOKEN_PREFIX) + 6], key_hash=hash_api_key(key)
-    )
+    try:
+        with transaction.atomic():
+            token = ApiToken.objects.create(
+                user=user, name=name, prefix=key[: len(API_TOKEN_PREFIX) + 6], key_hash=hash_api_key(key)
+            )
+    except IntegrityError as exc:  # the same name created concurrently (a double click)
+        raise ValidationError({"name": _("You already have an active token with this name.")}) from exc
     return token, key
 
 

@@ -27,6 +27,7 @@ from accounts.models import (
     ReviewStatus,
     User,
 )
+from accounts.models.verification import COUNTRY_CODES
 from accounts.services.users import AccountError
 
 Kind = AccountDecision.Kind
@@ -124,9 +125,12 @@ def kyc_submit(*, user: User, kind: str, data: dict[str, Any], document: Uploade
     if kind not in KYC_FIELDS:
         raise ValidationError({"kind": _("Choose individual or organization.")})
     data = {field: data.get(field) for field in KYC_FIELDS[kind]}
-    for key in ("id_number", "registration_number", "country"):
-        if isinstance(data.get(key), str):
-            data[key] = data[key].strip().upper()
+    for key in set(data) - {"date_of_birth", "organization"}:  # text fields: absent means empty
+        data[key] = str(data[key] or "").strip()
+    for key in {"id_number", "registration_number", "country"} & set(data):
+        data[key] = data[key].upper()
+    if data["country"] not in COUNTRY_CODES:
+        raise ValidationError({"country": _("Choose a country from the list.")})
     if kind == KycSubmission.Kind.INDIVIDUAL:
         _validate_individual(data)
     else:
@@ -245,25 +249,30 @@ def classification_decide(
 def user_suspend(*, user: User, actor: User, suspended: bool, reason: str) -> User:
     if not reason.strip():
         raise ValidationError({"reason": _("Give a reason.")})
-    User.objects.filter(pk=user.pk).update(is_suspended=suspended)
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.is_suspended != suspended:
+            User.objects.filter(pk=user.pk).update(is_suspended=suspended)
+            kind = Kind.SUSPENDED if suspended else Kind.REINSTATED
+            decision_record(user=user, kind=kind, actor=actor, reason=reason.strip())
     user.is_suspended = suspended
-    kind = Kind.SUSPENDED if suspended else Kind.REINSTATED
-    decision_record(user=user, kind=kind, actor=actor, reason=reason.strip())
     return user
 
 
 def related_party_flag(*, user: User, seller: Organization, relation: str, note: str, actor: User) -> RelatedPartyFlag:
     if not note.strip():
         raise ValidationError({"note": _("Describe the relation.")})
-    flag, _created = RelatedPartyFlag.objects.get_or_create(
-        user=user, seller=seller, relation=relation, defaults={"note": note.strip(), "flagged_by": actor}
-    )
-    decision_record(
-        user=user,
-        kind=Kind.RELATED_PARTY_FLAGGED,
-        actor=actor,
-        reason=note.strip(),
-        seller=seller.pk,
-        relation=relation,
-    )
+    with transaction.atomic():
+        flag, created = RelatedPartyFlag.objects.get_or_create(
+            user=user, seller=seller, relation=relation, defaults={"note": note.strip(), "flagged_by": actor}
+        )
+        if created:
+            decision_record(
+                user=user,
+                kind=Kind.RELATED_PARTY_FLAGGED,
+                actor=actor,
+                reason=note.strip(),
+                seller=seller.pk,
+                relation=relation,
+            )
     return flag

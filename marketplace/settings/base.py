@@ -169,6 +169,8 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {"anon": "120/min", "user": "1200/min"},
+    # How many proxies in front of us append to X-Forwarded-For; 0 = key throttles on the socket address.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Bad-debt auction marketplace API",
@@ -220,6 +222,7 @@ DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="demo-pass-2026")
 KYC_MAX_UPLOAD_BYTES = env.int("KYC_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 PROFESSIONAL_REASSESSMENT_DAYS = 2 * 365
 SUITABILITY_REFLECTION_DAYS = env.int("SUITABILITY_REFLECTION_DAYS", default=4)
+KNOWLEDGE_TEST_ATTEMPTS_PER_DAY = env.int("KNOWLEDGE_TEST_ATTEMPTS_PER_DAY", default=3)
 # A retail buyer's open commitments may not exceed the lower of this and a share of declared net worth (CNY).
 RETAIL_EXPOSURE_LIMIT = Decimal(env.str("RETAIL_EXPOSURE_LIMIT", default="500000.00"))
 RETAIL_EXPOSURE_NET_WORTH_SHARE = Decimal(env.str("RETAIL_EXPOSURE_NET_WORTH_SHARE", default="0.10"))

@@ -57,11 +57,20 @@ def test_token_lifecycle_over_the_api(api, make_user):
     key = created.json()["key"]
     listed = api.get("/api/v1/me/tokens/").json()
     assert [t["name"] for t in listed] == ["robot"] and "key" not in listed[0]
-    api.force_authenticate(None)
-    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    assert api.get("/api/v1/me/").status_code == 200
+    with_key = APIClient()
+    with_key.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert with_key.get("/api/v1/me/").status_code == 200
     assert api.delete(f"/api/v1/me/tokens/{created.json()['id']}/").status_code == 204
-    assert api.get("/api/v1/me/").status_code == 401
+    assert with_key.get("/api/v1/me/").status_code == 401
+
+
+def test_a_token_cannot_mint_or_revoke_tokens(api, make_user):
+    user = make_user()
+    token, key = services.api_token_create(user=user, name="robot")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert api.post("/api/v1/me/tokens/", {"name": "successor"}, format="json").status_code == 403
+    assert api.delete(f"/api/v1/me/tokens/{token.pk}/").status_code == 403
+    assert ApiToken.objects.filter(revoked_at__isnull=True).count() == 1
 
 
 def test_token_create_errors_name_the_field(api, make_user):
@@ -80,7 +89,9 @@ def test_other_users_tokens_are_invisible(api, make_user):
     token, _key = services.api_token_create(user=owner, name="robot")
     api.force_authenticate(other)
     assert api.get("/api/v1/me/tokens/").json() == []
-    assert api.delete(f"/api/v1/me/tokens/{token.pk}/").status_code == 404
+    missing = api.delete(f"/api/v1/me/tokens/{token.pk}/")
+    assert missing.status_code == 404
+    assert missing.json() == {"code": "not_found", "message": "Not found."}
 
 
 def test_session_writes_need_csrf(make_user):

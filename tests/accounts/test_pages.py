@@ -158,3 +158,12 @@ def test_password_reset_sends_a_working_link(client, make_user):
     )
     assert response.status_code == 302
     assert User.objects.get(email="buyer@example.com").check_password(new_password)
+
+
+def test_admin_login_is_throttled_too(client, make_user):
+    make_user("root@example.com", PASSWORD, is_staff=True, is_superuser=True)
+    for i in range(5):
+        client.post("/admin/login/", {"username": "root@example.com", "password": f"wrong-{i}"})
+    response = client.post("/admin/login/", {"username": "root@example.com", "password": PASSWORD})
+    assert "Too many failed sign-in attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session

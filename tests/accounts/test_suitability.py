@@ -150,3 +150,18 @@ def test_suitability_page_walks_the_steps(client, make_user):
     assert unticked.status_code == 400
     client.post("/accounts/suitability/", {"step": "ack", "version": "2026-11", "confirm": "on"})
     assert "reflection period of 4 days" in client.get("/accounts/suitability/").content.decode()
+
+
+def test_failed_attempts_are_capped_per_day(make_user, client):
+    user = make_user()
+    for _ in range(3):
+        services.knowledge_test_submit(user=user, answers=wrong(3), declared_net_worth="800000", ip=None)
+    with pytest.raises(services.AccountError) as excinfo:
+        services.knowledge_test_submit(user=user, answers=RIGHT, declared_net_worth="800000", ip=None)
+    assert excinfo.value.code == "too_many_attempts"
+    client.force_login(user)
+    form = {f"q_{q.id}": str(q.answer) for q in selectors.knowledge_test().questions}
+    page = client.post("/accounts/suitability/", {**form, "step": "test", "declared_net_worth": "800000"})
+    assert "used your 3 attempts for today" in page.content.decode()
+    SuitabilityAssessment.objects.update(completed_at=timezone.now() - timedelta(days=1, seconds=1))
+    assert services.knowledge_test_submit(user=user, answers=RIGHT, declared_net_worth="800000", ip=None).passed

@@ -285,3 +285,66 @@ def test_a_failure_after_the_file_is_saved_leaves_no_file_and_no_row(make_user, 
         services.kyc_submit(user=make_user(), kind="individual", data=individual(), document=pdf(), ip=None)
     assert not KycSubmission.objects.exists()
     assert not stored_files()
+
+
+@pytest.fixture
+def viewer(make_user):
+    """Staff who may look at the KYC queue but not decide."""
+    from django.contrib.auth.models import Permission
+
+    user = make_user("junior@example.com", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_kycsubmission"))
+    return user
+
+
+def test_view_only_staff_cannot_decide(client, make_user, viewer):
+    submission = services.kyc_submit(user=make_user(), kind="individual", data=individual(), document=pdf(), ip=None)
+    client.force_login(viewer)
+    queue = client.get("/admin/accounts/kycsubmission/")
+    assert queue.status_code == 200 and "approve_identity" not in queue.content.decode()
+    client.post(
+        "/admin/accounts/kycsubmission/",
+        {"action": "approve_identity", "_selected_action": [submission.pk], "apply": "1"},
+    )
+    assert KycSubmission.objects.get().status == "pending"
+    assert not AccountDecision.objects.filter(kind="kyc_approved").exists()
+
+
+def test_staff_document_reads_need_the_view_permission_and_are_logged(client, make_user, viewer):
+    owner = make_user("owner@example.com")
+    submission = services.kyc_submit(user=owner, kind="individual", data=individual(), document=pdf(), ip=None)
+    url = f"/accounts/documents/kyc/{submission.pk}/"
+    client.force_login(make_user("sales@example.com", is_staff=True))  # staff, but no permission on KYC
+    assert client.get(url).status_code == 404
+    client.force_login(viewer)
+    assert client.get(url).status_code == 200
+    read = AccountDecision.objects.get(kind="document_viewed")
+    assert (read.user, read.actor, read.details) == (owner, viewer, {"document": f"kyc/{submission.pk}"})
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"kind": "individual", "country": "CN"},
+        {"kind": "individual", "country": "CN", "id_document_type": "passport"},
+        {"kind": "individual", **individual(country="ZZ")},
+        {"kind": "organization", "country": "CN"},
+    ],
+)
+def test_incomplete_rest_submissions_are_400_with_a_field(make_user, payload):
+    api = APIClient()
+    api.force_authenticate(make_user())
+    response = api.post("/api/v1/me/kyc/", {**payload, "document": pdf()}, format="multipart")
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid" and response.json()["field"]
+    assert not KycSubmission.objects.exists()
+
+
+def test_related_party_flags_cannot_be_deleted_in_admin(client, staff, make_user, seller_org):
+    flag = services.related_party_flag(
+        user=make_user(), seller=seller_org, relation="seller", note="Director", actor=staff
+    )
+    client.force_login(staff)
+    assert client.get(f"/admin/accounts/relatedpartyflag/{flag.pk}/delete/").status_code == 403
+    services.related_party_flag(user=flag.user, seller=seller_org, relation="seller", note="again", actor=staff)
+    assert AccountDecision.objects.filter(kind="related_party_flagged").count() == 1  # no change, no new record

@@ -62,7 +62,7 @@ def test_retail_buyer_kyc_approval_and_suitability(
     staff_context.close()
 
     page.reload()
-    expect(page.locator("#kyc-status")).to_contain_text("verified")
+    expect(page.locator("#kyc-status .badge")).to_have_text("verified")
     page.get_by_role("link", name="Open the suitability steps").click()
     for question in knowledge_test().questions:
         page.get_by_label(question.choices[question.answer], exact=True).check()
