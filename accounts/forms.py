@@ -5,15 +5,17 @@ from typing import Any, cast
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
 from accounts import login_throttle
 from accounts.models import InvestorClassification, KycSubmission, Membership, Organization, User
 from accounts.models.verification import COUNTRIES
 from accounts.request import client_ip
+from accounts.tasks import email_send
 
 
 class SignUpForm(forms.Form):
@@ -59,6 +61,23 @@ class LoginForm(AuthenticationForm):
         super().confirm_login_allowed(user)
         if not user.email_verified:
             raise ValidationError(self.error_messages["unverified"], code="unverified")
+
+
+class QueuedPasswordResetForm(PasswordResetForm):
+    """Django's reset form, with the e-mail sent by a worker instead of inside the request."""
+
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        subject = "".join(render_to_string(subject_template_name, context).splitlines())
+        body = render_to_string(email_template_name, context)
+        email_send.delay_on_commit(to=[to_email], subject=subject, body=body)  # type: ignore[attr-defined]
 
 
 class AdminLoginForm(LoginForm, AdminAuthenticationForm):

@@ -24,11 +24,12 @@ from accounts.forms import (
     LoginForm,
     OrganizationKycForm,
     ProfileForm,
+    QueuedPasswordResetForm,
     ResendVerificationForm,
     RiskAcknowledgementForm,
     SignUpForm,
 )
-from accounts.models import InvestorClassification, KycSubmission, User, normalize_email
+from accounts.models import InvestorClassification, KycSubmission, User
 from accounts.request import client_ip
 
 
@@ -64,11 +65,7 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
 def resend_verification(request: HttpRequest) -> HttpResponse:
     form = ResendVerificationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = User.objects.filter(
-            email=normalize_email(form.cleaned_data["email"]), email_verified_at__isnull=True
-        ).first()
-        if user is not None:
-            services.user_send_verification_email(user=user)
+        services.user_resend_verification(email=form.cleaned_data["email"])
         # The same answer whether or not the address exists, so the form cannot probe for accounts.
         return render(request, "accounts/signup_done.html", {"email": form.cleaned_data["email"]})
     return render(request, "accounts/resend_verification.html", {"form": form})
@@ -81,6 +78,7 @@ class LoginView(auth_views.LoginView):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
+    form_class = QueuedPasswordResetForm
     template_name = "accounts/password_reset_form.html"
     email_template_name = "accounts/email/password_reset.txt"
     subject_template_name = "accounts/email/password_reset_subject.txt"
@@ -97,7 +95,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     user = cast(User, request.user)
     form = ProfileForm(request.POST or None, instance=user)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        services.user_profile_update(user=user, full_name=form.cleaned_data["full_name"])
         messages.success(request, _("Your profile is saved."))
         return redirect("accounts:profile")
     return _render_profile(request, user, profile_form=form)

@@ -2,6 +2,7 @@
 
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,11 +31,13 @@ def mail_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def live_server_url(django_db_setup: None, django_db_blocker: Any, mail_dir: Path) -> Iterator[str]:
-    """A real uvicorn process serving the project on the test database; e-mails land in `mail_dir`."""
-    with (
-        django_db_blocker.unblock(),
-        processes.asgi_server(EMAIL_URL="filemail://", EMAIL_FILE_PATH=str(mail_dir)) as url,
-    ):
+    """A real uvicorn process and Celery worker on the test database; e-mails land in `mail_dir`.
+
+    The worker lives for the rest of the session, so tests that need *no* worker run before the first user of
+    this fixture (they sort earlier: tests/marketplace/test_health.py).
+    """
+    mail = {"EMAIL_URL": "filemail://", "EMAIL_FILE_PATH": str(mail_dir)}
+    with django_db_blocker.unblock(), processes.asgi_server(**mail) as url, processes.celery_worker(**mail):
         yield url
 
 
@@ -49,11 +52,15 @@ class Mailbox:
         paths = sorted((p for p in self.directory.iterdir() if p.name not in self.seen), key=os.path.getmtime)
         return [path.read_text() for path in paths]
 
-    def link(self, recipient: str, pattern: str = r"http://\S+") -> str:
-        for message in reversed(self.new_messages()):
-            if f"To: {recipient}" in message:
-                return re.findall(pattern, message)[-1]
-        raise AssertionError(f"no e-mail to {recipient}")
+    def link(self, recipient: str, pattern: str = r"http://\S+", timeout: float = 15) -> str:
+        """The last link in the newest e-mail to `recipient`, waiting for the worker to send it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in reversed(self.new_messages()):
+                if f"To: {recipient}" in message:
+                    return re.findall(pattern, message)[-1]
+            time.sleep(0.1)
+        raise AssertionError(f"no e-mail to {recipient} within {timeout} s")
 
 
 @pytest.fixture

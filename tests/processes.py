@@ -53,6 +53,7 @@ def process_env(**extra: str) -> dict[str, str]:
         "TEST_REDIS_URL": settings.REDIS_URL,
         "PRIVATE_MEDIA_ROOT": settings.PRIVATE_MEDIA_ROOT,
         "PYTHONUNBUFFERED": "1",
+        "CELERY_TASK_ALWAYS_EAGER": "false",
         **extra,
     }
 
@@ -93,7 +94,7 @@ def asgi_server(**env: str) -> Iterator[str]:
 
 
 @contextmanager
-def celery_worker() -> Iterator[subprocess.Popen[bytes]]:
+def celery_worker(**env: str) -> Iterator[subprocess.Popen[bytes]]:
     argv = [
         str(BIN / "celery"),
         "-A",
@@ -108,7 +109,7 @@ def celery_worker() -> Iterator[subprocess.Popen[bytes]]:
         "-n",
         f"test-{os.getpid()}@%h",
     ]
-    process = subprocess.Popen(argv, cwd=ROOT, env=process_env())
+    process = subprocess.Popen(argv, cwd=ROOT, env=process_env(**env))
     try:
         yield process
     finally:

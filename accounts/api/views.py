@@ -36,8 +36,10 @@ class MeView(APIView):
     def patch(self, request: Request) -> Response:
         serializer = MeSerializer(_user(request), data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        serializer.save()
-        return Response(serializer.data)
+        user = _user(request)
+        if "full_name" in serializer.validated_data:
+            user = services.user_profile_update(user=user, full_name=serializer.validated_data["full_name"])
+        return Response(MeSerializer(user).data)
 
 
 class TokenListView(APIView):

@@ -2,12 +2,12 @@
 
 import hashlib
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import ApiToken, User, normalize_email
+from accounts.tasks import email_send
 
 VERIFY_EMAIL_SALT = "accounts.verify-email"
 API_TOKEN_PREFIX = "mkt_"  # noqa: S105 — a public marker, not a secret
@@ -40,7 +41,7 @@ def user_sign_up(*, email: str, password: str, full_name: str = "") -> User:
             user = User.objects.create_user(email=email, password=password, full_name=full_name.strip())
     except IntegrityError as exc:  # a concurrent sign-up with the same address won the race
         raise ValidationError({"email": _("An account with this e-mail address already exists.")}) from exc
-    transaction.on_commit(lambda: user_send_verification_email(user=user))
+    user_send_verification_email(user=user)
     return user
 
 
@@ -48,15 +49,34 @@ def email_verification_token(*, user: User) -> str:
     return signing.dumps({"user": user.pk, "email": user.email}, salt=VERIFY_EMAIL_SALT)
 
 
+def email_queue(*, to: str, subject: str, template: str, context: dict[str, Any]) -> None:
+    """Render now, send from a worker once the surrounding transaction commits."""
+    body = render_to_string(template, context)
+    email_send.delay_on_commit(to=[to], subject=str(subject), body=body)  # type: ignore[attr-defined]
+
+
 def user_send_verification_email(*, user: User) -> None:
     link = settings.SITE_URL.rstrip("/") + reverse("accounts:verify-email", args=[email_verification_token(user=user)])
     context = {"user": user, "link": link, "valid_days": settings.EMAIL_VERIFICATION_MAX_AGE.days}
-    send_mail(
+    email_queue(
+        to=user.email,
         subject=_("Confirm your e-mail address"),
-        message=render_to_string("accounts/email/verify_email.txt", context),
-        from_email=None,
-        recipient_list=[user.email],
+        template="accounts/email/verify_email.txt",
+        context=context,
     )
+
+
+def user_resend_verification(*, email: str) -> None:
+    """Send a new link if the address belongs to an unverified account; say nothing either way."""
+    user = User.objects.filter(email=normalize_email(email), email_verified_at__isnull=True).first()
+    if user is not None:
+        user_send_verification_email(user=user)
+
+
+def user_profile_update(*, user: User, full_name: str) -> User:
+    user.full_name = full_name.strip()
+    user.save(update_fields=["full_name"])
+    return user
 
 
 def user_verify_email(*, token: str) -> User:

@@ -9,10 +9,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models.fields.files import FieldFile
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,7 +26,7 @@ from accounts.models import (
     User,
 )
 from accounts.models.verification import COUNTRY_CODES
-from accounts.services.users import AccountError
+from accounts.services.users import AccountError, email_queue
 
 Kind = AccountDecision.Kind
 
@@ -153,9 +151,11 @@ def kyc_submit(*, user: User, kind: str, data: dict[str, Any], document: Uploade
 
 
 def _notify(user: User, template: str, context: dict[str, Any], subject: str) -> None:
-    body = render_to_string(template, {"user": user, "site_url": settings.SITE_URL, **context})
-    transaction.on_commit(
-        lambda: send_mail(subject=subject, message=body, from_email=None, recipient_list=[user.email])
+    email_queue(
+        to=user.email,
+        subject=subject,
+        template=template,
+        context={"user": user, "site_url": settings.SITE_URL, **context},
     )
 
 

@@ -6,6 +6,10 @@ from urllib.parse import urlsplit, urlunsplit
 from marketplace.settings.base import *  # noqa: F403
 from marketplace.settings.base import REDIS_URL, REST_FRAMEWORK, env, redis_backed
 
+# In-process tests run tasks eagerly (after commit, as in production); servers started by tests turn this off
+# and send their tasks to a real worker.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+CELERY_TASK_EAGER_PROPAGATES = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Uploaded identity documents go to a throw-away folder (servers started by tests are handed the same one).
 PRIVATE_MEDIA_ROOT = env.str("PRIVATE_MEDIA_ROOT", default=tempfile.mkdtemp(prefix="mkt-private-"))

@@ -145,9 +145,10 @@ def test_forms_are_csrf_protected(make_user):
     assert not User.objects.filter(email="x@example.com").exists()
 
 
-def test_password_reset_sends_a_working_link(client, make_user):
+def test_password_reset_sends_a_working_link(client, make_user, django_capture_on_commit_callbacks):
     make_user("buyer@example.com", PASSWORD)
-    client.post(reverse("accounts:password-reset"), {"email": "buyer@example.com"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("accounts:password-reset"), {"email": "buyer@example.com"})
     assert len(mail.outbox) == 1
     link = next(line for line in mail.outbox[0].body.splitlines() if "/accounts/password-reset/" in line)
     path = link.split("testserver", 1)[1]
