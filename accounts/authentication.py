@@ -5,7 +5,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from accounts.models import User
-from accounts.selectors import user_for_api_key
+from accounts.services import user_for_api_key
 
 
 def api_key_from_header(value: str) -> str | None:

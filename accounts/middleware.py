@@ -8,7 +8,7 @@ from channels.middleware import BaseMiddleware
 from channels.security.websocket import AllowedHostsOriginValidator
 
 from accounts.authentication import api_key_from_header
-from accounts.selectors import user_for_api_key
+from accounts.services import user_for_api_key
 
 
 class _ApiTokenMiddleware(BaseMiddleware):

@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from accounts import rules
 from accounts.models import (
-    AccountDecision,
     ApiToken,
     InvestorClassification,
     KycSubmission,
@@ -25,29 +24,8 @@ from accounts.models import (
     SuitabilityAssessment,
     User,
 )
-from accounts.services.users import API_TOKEN_PREFIX, hash_api_key
 
 KNOWLEDGE_TEST_FILE = Path(__file__).resolve().parent / "data" / "knowledge_test.json"
-
-# Recording every use would add a write to every API request; minute precision is enough.
-LAST_USED_PRECISION = timedelta(minutes=1)
-
-
-def user_for_api_key(*, key: str) -> User | None:
-    """The active user owning an active token with this key, or None."""
-    if not key.startswith(API_TOKEN_PREFIX):
-        return None
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(key_hash=hash_api_key(key), revoked_at__isnull=True, user__is_active=True)
-        .first()
-    )
-    if token is None:
-        return None
-    now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
 
 
 def api_token_list(*, user: User) -> QuerySet[ApiToken]:
@@ -95,10 +73,6 @@ def classification_latest(*, user: User) -> InvestorClassification | None:
 
 def is_related_party(*, user: User, seller: Organization) -> bool:
     return RelatedPartyFlag.objects.filter(user=user, seller=seller).exists()
-
-
-def decision_list(*, user: User) -> QuerySet[AccountDecision]:
-    return user.decisions.select_related("actor").order_by("-created_at")
 
 
 @dataclass(frozen=True)
@@ -161,7 +135,8 @@ def suitability(*, user: User) -> Suitability:
 
 
 def exposure_cap(*, user: User) -> Decimal | None:
-    """A retail buyer's cap on open commitments in CNY (0 before a net worth is declared); None for professionals."""
+    """A retail buyer's cap on open commitments, in settings.RETAIL_EXPOSURE_CURRENCY (0 before a net worth is
+    declared); None for professionals, who have no cap."""
     if investor_class(user=user) == "professional":
         return None
     passed = suitability_passed(user=user)

@@ -15,7 +15,8 @@ class SuitabilityAssessment(models.Model):
     answers = models.JSONField(_("answers"))
     score = models.DecimalField(_("score"), max_digits=4, decimal_places=3)
     passed = models.BooleanField(_("passed"))
-    declared_net_worth = models.DecimalField(_("declared net worth (CNY)"), max_digits=18, decimal_places=2)
+    declared_net_worth = models.DecimalField(_("declared net worth"), max_digits=18, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed at"), default=timezone.now)
 

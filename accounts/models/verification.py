@@ -152,6 +152,7 @@ class InvestorClassification(models.Model):
     average_annual_income = models.DecimalField(
         _("average annual income, last three years (CNY)"), max_digits=18, decimal_places=2, null=True, blank=True
     )
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
     evidence = models.FileField(_("evidence"), upload_to=evidence_document_path, storage=private_storage, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.PENDING)
     rejection_reason = models.TextField(_("rejection reason"), blank=True)

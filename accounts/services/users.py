@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -117,6 +118,27 @@ def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     except IntegrityError as exc:  # the same name created concurrently (a double click)
         raise ValidationError({"name": _("You already have an active token with this name.")}) from exc
     return token, key
+
+
+# Recording every use would add a write to every API request; minute precision is enough.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+def user_for_api_key(*, key: str) -> User | None:
+    """Authenticate an API key: its active user, or None. Notes when the token was last used."""
+    if not key.startswith(API_TOKEN_PREFIX):
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(key_hash=hash_api_key(key), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
 
 
 def api_token_revoke(*, token: ApiToken) -> ApiToken:

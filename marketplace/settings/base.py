@@ -223,6 +223,8 @@ KYC_MAX_UPLOAD_BYTES = env.int("KYC_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 PROFESSIONAL_REASSESSMENT_DAYS = 2 * 365
 SUITABILITY_REFLECTION_DAYS = env.int("SUITABILITY_REFLECTION_DAYS", default=4)
 KNOWLEDGE_TEST_ATTEMPTS_PER_DAY = env.int("KNOWLEDGE_TEST_ATTEMPTS_PER_DAY", default=3)
-# A retail buyer's open commitments may not exceed the lower of this and a share of declared net worth (CNY).
+# A retail buyer's open commitments may not exceed the lower of this and a share of declared net worth,
+# both in RETAIL_EXPOSURE_CURRENCY (declared figures are taken in it too).
+RETAIL_EXPOSURE_CURRENCY = "CNY"
 RETAIL_EXPOSURE_LIMIT = Decimal(env.str("RETAIL_EXPOSURE_LIMIT", default="500000.00"))
 RETAIL_EXPOSURE_NET_WORTH_SHARE = Decimal(env.str("RETAIL_EXPOSURE_NET_WORTH_SHARE", default="0.10"))

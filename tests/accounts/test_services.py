@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 
 from accounts import services
 from accounts.models import ApiToken, User
-from accounts.selectors import user_for_api_key
+from accounts.services import user_for_api_key
 
 pytestmark = pytest.mark.django_db
 
