@@ -16,6 +16,7 @@ from websockets.typing import Origin
 
 from tests import aio
 from tests.processes import ROOT, free_port, wait_for_port
+from tests.web import csrf_post
 
 pytestmark = pytest.mark.slow
 
@@ -51,11 +52,13 @@ def test_run_command_serves_the_site_on_embedded_services(tmp_path):
         while (health := httpx.get(url + "/healthz", timeout=10)).status_code != 200 and time.monotonic() < deadline:
             time.sleep(1)
         assert health.status_code == 200, health.text
-        assert "PostgreSQL 18" in health.json()["database"]["version"]  # the embedded one, not the machine's
         for path in ["/", "/admin/login/", "/api/schema/", "/api/docs/"]:
             assert httpx.get(url + path, timeout=10).status_code == 200, path
-        login = httpx.get(url + "/accounts/login/").text
-        assert "csrfmiddlewaretoken" in login
+        with httpx.Client(base_url=url, follow_redirects=True, timeout=10) as admin:  # the printed demo login works
+            page = csrf_post(admin, "/accounts/login/", {"username": "admin@example.com", "password": "demo-pass-2026"})
+            assert page.url.path == "/accounts/profile/"
+            details = admin.get("/healthz").json()
+        assert "PostgreSQL 18" in details["database"]["version"]  # the embedded server, not the machine's 15
 
         before, after = aio.run(idle_websocket(url))
         assert (before["type"], before["echo"]) == ("pong", "before")

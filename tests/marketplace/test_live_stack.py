@@ -14,18 +14,11 @@ from websockets.typing import Origin
 from accounts import services
 from accounts.models import ApiToken
 from tests import aio
+from tests.web import csrf_post
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PASSWORD = "long-enough-secret-42"
-
-
-def csrf_post(client: httpx.Client, path: str, data: dict[str, str], *, form_page: str = "") -> httpx.Response:
-    """Post a form the way a browser does: with the CSRF token from the page that shows it."""
-    page = client.get(form_page or path)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
-    assert token, f"no CSRF token on {path}"
-    return client.post(path, data={**data, "csrfmiddlewaretoken": token.group(1)}, headers={"Referer": str(page.url)})
 
 
 async def ws_ping(url: str, headers: dict[str, str] | None = None) -> dict[str, object]:
