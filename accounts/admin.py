@@ -12,7 +12,6 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
-from accounts.admin_actions import action_with_reason
 from accounts.models import (
     AccountDecision,
     ApiToken,
@@ -24,6 +23,7 @@ from accounts.models import (
     ReviewStatus,
     User,
 )
+from marketplace.admin_actions import action_with_reason
 
 
 class MembershipInline(admin.TabularInline[Membership, Any]):

@@ -145,3 +145,10 @@ def exposure_cap(*, user: User) -> Decimal | None:
         platform_limit=settings.RETAIL_EXPOSURE_LIMIT,
         net_worth_share=settings.RETAIL_EXPOSURE_NET_WORTH_SHARE,
     )
+
+
+def membership_list_of(*, organization: Organization) -> QuerySet[Membership]:
+    """Owners and traders, the people who act for an organization."""
+    return organization.memberships.select_related("user").filter(
+        role__in=[Membership.Role.OWNER, Membership.Role.TRADER], user__is_active=True
+    )

@@ -2,10 +2,9 @@
 
 from typing import cast
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -54,10 +53,7 @@ class TokenListView(APIView):
     def post(self, request: Request) -> Response:
         serializer = ApiTokenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            token, key = services.api_token_create(user=_user(request), name=serializer.validated_data["name"])
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.message_dict) from exc
+        token, key = services.api_token_create(user=_user(request), name=serializer.validated_data["name"])
         token.key = key  # type: ignore[attr-defined]
         return Response(ApiTokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED)
 
@@ -94,12 +90,7 @@ class KycView(APIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         document, kind = data.pop("document"), data.pop("kind")
-        try:
-            submission = services.kyc_submit(
-                user=_user(request), kind=kind, data=data, document=document, ip=client_ip(request)
-            )
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.message_dict) from exc
-        except services.AccountError as exc:
-            return Response({"code": exc.code, "message": exc.message}, status=status.HTTP_409_CONFLICT)
+        submission = services.kyc_submit(
+            user=_user(request), kind=kind, data=data, document=document, ip=client_ip(request)
+        )
         return Response(KycSubmissionSerializer(submission).data, status=status.HTTP_201_CREATED)

@@ -17,18 +17,14 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ApiToken, User, normalize_email
 from accounts.tasks import email_send
+from marketplace.errors import DomainError
 
 VERIFY_EMAIL_SALT = "accounts.verify-email"
 API_TOKEN_PREFIX = "mkt_"  # noqa: S105 — a public marker, not a secret
 
 
-class AccountError(Exception):
-    """A request the accounts rules refuse; `code` is machine-readable, the message is for people."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class AccountError(DomainError):
+    """A request the accounts rules refuse."""
 
 
 def user_sign_up(*, email: str, password: str, full_name: str = "") -> User:

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from accounts.services import AccountError
+from marketplace.errors import DomainError
 
 
 def action_with_reason(
@@ -31,13 +31,13 @@ def action_with_reason(
                 "missing_reason": "apply" in request.POST,
                 "opts": model_admin.model._meta,
             }
-            return TemplateResponse(request, "admin/accounts/action_with_reason.html", context)
+            return TemplateResponse(request, "admin/action_with_reason.html", context)
         done = 0
         for obj in queryset:
             try:
                 act(obj, request.user, reason)
                 done += 1
-            except (ValidationError, AccountError) as exc:
+            except (ValidationError, DomainError) as exc:
                 model_admin.message_user(
                     request, f"{obj}: {'; '.join(getattr(exc, 'messages', [str(exc)]))}", messages.ERROR
                 )

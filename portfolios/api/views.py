@@ -1,0 +1,81 @@
+"""REST endpoints for listings: browse, draft, edit, submit. Services raise; the API error handler renders."""
+
+from typing import Any, cast
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import generics, serializers, status
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Membership, Organization, User
+from portfolios import selectors, services
+from portfolios.api.serializers import PortfolioSerializer
+from portfolios.models import Portfolio
+
+FILTERS = ["debt_type", "region", "status", "audience", "q"]
+
+
+class ReadOpenly(BasePermission):
+    """Anyone may read public listings; writing needs a signed-in user (the services check the rest)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return request.method in ("GET", "HEAD", "OPTIONS") or bool(request.user and request.user.is_authenticated)
+
+
+@extend_schema_view(get=extend_schema(parameters=[OpenApiParameter(name, str, required=False) for name in FILTERS]))
+class PortfolioListView(generics.ListCreateAPIView[Portfolio]):
+    serializer_class = PortfolioSerializer
+    permission_classes = [ReadOpenly]
+
+    def get_queryset(self) -> QuerySet[Portfolio]:
+        return selectors.portfolio_list_public(filters={k: self.request.query_params.get(k) for k in FILTERS})
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Create a draft for a seller organization you own or trade for (`seller` may be left out if you have one)."""
+        user = cast(User, request.user)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        seller = data.pop("seller", None) or _only_seller_of(user)
+        portfolio = services.portfolio_create(user=user, seller=seller, data=data)
+        return Response(PortfolioSerializer(portfolio).data, status=status.HTTP_201_CREATED)
+
+
+def _only_seller_of(user: User) -> Organization:
+    sellers = Organization.objects.filter(
+        memberships__user=user,
+        memberships__role__in=[Membership.Role.OWNER, Membership.Role.TRADER],
+        kind__in=Organization.SELLER_KINDS,
+    )
+    if sellers.count() != 1:
+        raise serializers.ValidationError({"seller": ["Say which seller organization the portfolio belongs to."]})
+    return sellers.get()
+
+
+class PortfolioDetailView(generics.RetrieveUpdateAPIView[Portfolio]):
+    serializer_class = PortfolioSerializer
+    permission_classes = [ReadOpenly]
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Portfolio]:
+        return selectors.portfolio_visible_to(user=cast(User, self.request.user))
+
+    def perform_update(self, serializer: PortfolioSerializer) -> None:  # type: ignore[override]
+        data = {k: v for k, v in serializer.validated_data.items() if k != "seller"}
+        serializer.instance = services.portfolio_update(
+            user=cast(User, self.request.user), portfolio=cast(Portfolio, serializer.instance), data=data
+        )
+
+
+class PortfolioSubmitView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses=PortfolioSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        user = cast(User, request.user)
+        portfolio = get_object_or_404(selectors.portfolio_visible_to(user=user), pk=pk)
+        return Response(PortfolioSerializer(services.portfolio_submit(user=user, portfolio=portfolio)).data)
