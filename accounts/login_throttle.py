@@ -9,26 +9,19 @@ import hashlib
 from django.conf import settings
 from django.core.cache import cache
 
+from marketplace.ratelimit import hit
+
 
 def _keys(email: str, ip: str) -> tuple[str, str]:
     account = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
     return f"login-attempts:account:{account}", f"login-attempts:ip:{ip}"
 
 
-def _count(key: str) -> int:
-    window = int(settings.LOGIN_FAILURE_WINDOW.total_seconds())
-    cache.add(key, 0, timeout=window)  # the window starts at the first attempt
-    try:
-        return int(cache.incr(key))
-    except ValueError:  # the key expired between add and incr
-        cache.set(key, 1, timeout=window)
-        return 1
-
-
 def login_attempt_allowed(*, email: str, ip: str) -> bool:
     """Count this attempt; False once the account or the IP has used up its attempts in the window."""
     account_key, ip_key = _keys(email, ip)
-    account_attempts, ip_attempts = _count(account_key), _count(ip_key)
+    window = settings.LOGIN_FAILURE_WINDOW
+    account_attempts, ip_attempts = hit(account_key, window=window), hit(ip_key, window=window)
     within_account = account_attempts <= settings.LOGIN_FAILURE_LIMIT_PER_ACCOUNT
     return within_account and ip_attempts <= settings.LOGIN_FAILURE_LIMIT_PER_IP
 

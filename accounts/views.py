@@ -29,6 +29,7 @@ from accounts.forms import (
     RiskAcknowledgementForm,
     SignUpForm,
 )
+from accounts.mail_throttle import email_form_allowed
 from accounts.models import InvestorClassification, KycSubmission, User
 from accounts.request import client_ip
 
@@ -37,9 +38,15 @@ def sign_up(request: HttpRequest) -> HttpResponse:
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
+            email_form_allowed(form="signup", email=form.cleaned_data["email"], ip=client_ip(request))
             user = services.user_sign_up(**form.cleaned_data)
         except ValidationError as exc:
-            field_errors = exc.message_dict if hasattr(exc, "error_dict") else {"password": exc.messages}
+            if hasattr(exc, "error_dict"):
+                field_errors = exc.message_dict
+            elif getattr(exc, "code", None) == "rate_limited":
+                field_errors = {"__all__": exc.messages}
+            else:  # password validators raise a plain list
+                field_errors = {"password": exc.messages}
             for field, errors in field_errors.items():
                 for error in errors:
                     form.add_error(field if field in form.fields else None, error)
@@ -65,9 +72,14 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
 def resend_verification(request: HttpRequest) -> HttpResponse:
     form = ResendVerificationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.user_resend_verification(email=form.cleaned_data["email"])
-        # The same answer whether or not the address exists, so the form cannot probe for accounts.
-        return render(request, "accounts/signup_done.html", {"email": form.cleaned_data["email"]})
+        try:
+            email_form_allowed(form="resend", email=form.cleaned_data["email"], ip=client_ip(request))
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            services.user_resend_verification(email=form.cleaned_data["email"])
+            # The same answer whether or not the address exists, so the form cannot probe for accounts.
+            return render(request, "accounts/signup_done.html", {"email": form.cleaned_data["email"]})
     return render(request, "accounts/resend_verification.html", {"form": form})
 
 
@@ -83,6 +95,14 @@ class PasswordResetView(auth_views.PasswordResetView):
     email_template_name = "accounts/email/password_reset.txt"
     subject_template_name = "accounts/email/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password-reset-done")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        try:
+            email_form_allowed(form="password-reset", email=form.cleaned_data["email"], ip=client_ip(self.request))
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            return self.form_invalid(form)
+        return super().form_valid(form)
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):

@@ -141,6 +141,9 @@ EMAIL_VERIFICATION_MAX_AGE = timedelta(days=3)
 LOGIN_FAILURE_LIMIT_PER_ACCOUNT = env.int("LOGIN_FAILURE_LIMIT_PER_ACCOUNT", default=5)
 LOGIN_FAILURE_LIMIT_PER_IP = env.int("LOGIN_FAILURE_LIMIT_PER_IP", default=30)
 LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
+# Forms that send e-mail (sign-up, new verification link, password reset): per client IP and per address, per hour.
+EMAIL_FORM_LIMIT_PER_IP = env.int("EMAIL_FORM_LIMIT_PER_IP", default=10)
+EMAIL_FORM_LIMIT_PER_ADDRESS = env.int("EMAIL_FORM_LIMIT_PER_ADDRESS", default=3)
 
 # --- E-mail ---------------------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))

@@ -168,3 +168,19 @@ def test_admin_login_is_throttled_too(client, make_user):
     response = client.post("/admin/login/", {"username": "root@example.com", "password": PASSWORD})
     assert "Too many failed sign-in attempts" in response.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize(
+    ("url", "data"),
+    [
+        ("accounts:signup", {"email": "victim@example.com", "password": "long-enough-secret-42"}),
+        ("accounts:resend-verification", {"email": "victim@example.com"}),
+        ("accounts:password-reset", {"email": "victim@example.com"}),
+    ],
+)
+def test_forms_that_send_mail_cannot_flood_an_inbox(client, make_user, url, data, django_capture_on_commit_callbacks):
+    make_user("victim@example.com", PASSWORD, verified=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        pages = [client.post(reverse(url), data).content.decode() for _ in range(5)]
+    assert sum("Too many requests" in page for page in pages) == 2  # 3 per address per hour
+    assert len(mail.outbox) <= 3
