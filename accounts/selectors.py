@@ -152,3 +152,19 @@ def membership_list_of(*, organization: Organization) -> QuerySet[Membership]:
     return organization.memberships.select_related("user").filter(
         role__in=[Membership.Role.OWNER, Membership.Role.TRADER], user__is_active=True
     )
+
+
+SIMULATED_STAKES = (Decimal("50000"), Decimal("200000"), Decimal("500000"))
+
+
+def loss_simulation(*, user: User) -> list[tuple[Decimal, Decimal | None]]:
+    """What losing each example stake (and the buyer's own cap) entirely would be, as % of declared net worth."""
+    passed = suitability_passed(user=user)
+    if passed is None:
+        return []
+    cap = exposure_cap(user=user)
+    stakes = sorted({*SIMULATED_STAKES, *([cap] if cap else [])})
+    return [
+        (stake, rules.loss_share_of_net_worth(stake=stake, declared_net_worth=passed.declared_net_worth))
+        for stake in stakes
+    ]

@@ -1,6 +1,5 @@
 """Account pages: sign-up, e-mail verification, login, profile, API tokens, identity verification."""
 
-from decimal import Decimal
 from typing import Any, cast
 
 from django import forms
@@ -15,7 +14,7 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts import rules, selectors, services
+from accounts import selectors, services
 from accounts.forms import (
     ApiTokenForm,
     ClassificationForm,
@@ -255,9 +254,6 @@ def private_document(request: HttpRequest, kind: str, pk: int) -> FileResponse:
     return response
 
 
-SIMULATED_STAKES = (Decimal("50000"), Decimal("200000"), Decimal("500000"))
-
-
 @login_required
 def suitability(request: HttpRequest) -> HttpResponse:
     """The retail buyer's path to a first bid: knowledge test and loss simulation, risk warning, reflection."""
@@ -297,14 +293,6 @@ def suitability(request: HttpRequest) -> HttpResponse:
             return redirect("accounts:suitability")
     passed = selectors.suitability_passed(user=user)
     cap = selectors.exposure_cap(user=user)
-    simulation = (
-        [
-            (stake, rules.loss_share_of_net_worth(stake=stake, declared_net_worth=passed.declared_net_worth))
-            for stake in sorted({*SIMULATED_STAKES, *([cap] if cap else [])})
-        ]
-        if passed
-        else []
-    )
     context = {
         "state": selectors.suitability(user=user),
         "investor_class": selectors.investor_class(user=user),
@@ -315,7 +303,7 @@ def suitability(request: HttpRequest) -> HttpResponse:
         "ack_form": ack_form,
         "passed": passed,
         "cap": cap,
-        "simulation": simulation,
+        "simulation": selectors.loss_simulation(user=user),
         "reflection_days": settings.SUITABILITY_REFLECTION_DAYS,
     }
     status = 400 if step and not (failed_attempt or test_form.is_valid() or ack_form.is_valid()) else 200
