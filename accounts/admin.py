@@ -27,9 +27,15 @@ from marketplace.admin_actions import action_with_reason
 
 
 class MembershipInline(admin.TabularInline[Membership, Any]):
+    """Shown for reference; members are added and changed under Memberships, where each change is logged."""
+
     model = Membership
     extra = 0
-    autocomplete_fields = ["user", "organization"]
+    fields = readonly_fields = ("user", "organization", "role", "created_at")
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class AdminUserCreationForm(UserCreationForm[User]):
@@ -97,6 +103,25 @@ class MembershipAdmin(admin.ModelAdmin[Membership]):
     list_filter = ["role", "organization__kind"]
     search_fields = ["user__email", "organization__name"]
     autocomplete_fields = ["user", "organization"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["user", "organization"] if obj is not None else []  # a change is a new role, not a new person
+
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        saved = services.membership_set(
+            user=obj.user,
+            organization=obj.organization,
+            role=obj.role,
+            actor=request.user,  # type: ignore[arg-type]
+        )
+        obj.pk = saved.pk
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        services.membership_remove(membership=obj, actor=request.user)  # type: ignore[arg-type]
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        for membership in queryset:
+            self.delete_model(request, membership)
 
 
 @admin.register(ApiToken)

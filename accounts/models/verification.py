@@ -218,6 +218,7 @@ class AccountDecision(models.Model):
         KNOWLEDGE_TEST_TAKEN = "knowledge_test_taken", _("Knowledge test taken")
         RISK_ACKNOWLEDGED = "risk_acknowledged", _("Risk warning acknowledged")
         DOCUMENT_VIEWED = "document_viewed", _("Private document viewed by staff")
+        MEMBERSHIP_CHANGED = "membership_changed", _("Organization membership changed")
 
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="decisions")
     kind = models.CharField(_("decision"), max_length=32, choices=Kind.choices)

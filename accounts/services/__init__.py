@@ -24,6 +24,8 @@ from accounts.services.verification import (
     document_validate,
     kyc_review,
     kyc_submit,
+    membership_remove,
+    membership_set,
     related_party_flag,
     user_suspend,
 )
@@ -44,6 +46,8 @@ __all__ = [
     "knowledge_test_submit",
     "kyc_review",
     "kyc_submit",
+    "membership_remove",
+    "membership_set",
     "related_party_flag",
     "risk_warning_acknowledge",
     "user_for_api_key",

@@ -259,6 +259,40 @@ def user_suspend(*, user: User, actor: User, suspended: bool, reason: str) -> Us
     return user
 
 
+def membership_set(*, user: User, organization: Organization, role: str, actor: User) -> Membership:
+    """Add a member or change a role, logged: owners and traders of a verified institution are professionals."""
+    with transaction.atomic():
+        membership, created = Membership.objects.select_for_update().get_or_create(
+            user=user, organization=organization, defaults={"role": role}
+        )
+        if created or membership.role != role:
+            previous = None if created else membership.role
+            membership.role = role
+            membership.save(update_fields=["role"])
+            decision_record(
+                user=user,
+                kind=Kind.MEMBERSHIP_CHANGED,
+                actor=actor,
+                organization=organization.pk,
+                role=role,
+                previous_role=previous,
+            )
+    return membership
+
+
+def membership_remove(*, membership: Membership, actor: User) -> None:
+    with transaction.atomic():
+        decision_record(
+            user=membership.user,
+            kind=Kind.MEMBERSHIP_CHANGED,
+            actor=actor,
+            organization=membership.organization_id,
+            role=None,
+            previous_role=membership.role,
+        )
+        membership.delete()
+
+
 def related_party_flag(*, user: User, seller: Organization, relation: str, note: str, actor: User) -> RelatedPartyFlag:
     if not note.strip():
         raise ValidationError({"note": _("Describe the relation.")})

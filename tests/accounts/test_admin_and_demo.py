@@ -54,3 +54,26 @@ def test_demo_data_is_idempotent_and_complete(settings, tmp_path, risk_warning):
         "unverified",
         "knowledge_test",
     )
+
+
+def test_membership_changes_in_admin_are_logged(client, make_user, seller_org):
+    from accounts.models import AccountDecision
+
+    staff = make_user("staff@example.com", is_staff=True, is_superuser=True)
+    trader = make_user("new.trader@example.com")
+    client.force_login(staff)
+    client.post("/admin/accounts/membership/add/", {"user": trader.pk, "organization": seller_org.pk, "role": "viewer"})
+    membership = Membership.objects.get(user=trader)
+    client.post(f"/admin/accounts/membership/{membership.pk}/change/", {"role": "trader"})
+    client.post(f"/admin/accounts/membership/{membership.pk}/delete/", {"post": "yes"})
+    assert not Membership.objects.filter(user=trader).exists()
+    changes = list(
+        AccountDecision.objects.filter(user=trader, kind="membership_changed")
+        .order_by("created_at")
+        .values_list("details", "actor")
+    )
+    assert [(d["previous_role"], d["role"], actor) for d, actor in changes] == [
+        (None, "viewer", staff.pk),
+        ("viewer", "trader", staff.pk),
+        ("trader", None, staff.pk),
+    ]
