@@ -36,13 +36,18 @@ def membership_list(*, user: User) -> QuerySet[Membership]:
     return user.memberships.select_related("organization").order_by("organization__name")
 
 
+def organizations_acted_for(*, user: User) -> QuerySet[Organization]:
+    """Organizations the user owns or trades for."""
+    return Organization.objects.filter(memberships__user=user, memberships__role__in=Membership.ACTING_ROLES)
+
+
 def _verified_organizations(user: User) -> QuerySet[KycSubmission]:
     """Approved organization verifications that extend to `user`: owners and traders act for it, viewers don't."""
     return KycSubmission.objects.filter(
         kind=KycSubmission.Kind.ORGANIZATION,
         status=ReviewStatus.APPROVED,
         organization__memberships__user=user,
-        organization__memberships__role__in=[Membership.Role.OWNER, Membership.Role.TRADER],
+        organization__memberships__role__in=Membership.ACTING_ROLES,
     )
 
 
@@ -150,7 +155,7 @@ def exposure_cap(*, user: User) -> Decimal | None:
 def membership_list_of(*, organization: Organization) -> QuerySet[Membership]:
     """Owners and traders, the people who act for an organization."""
     return organization.memberships.select_related("user").filter(
-        role__in=[Membership.Role.OWNER, Membership.Role.TRADER], user__is_active=True
+        role__in=Membership.ACTING_ROLES, user__is_active=True
     )
 
 

@@ -4,7 +4,8 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from accounts.models import Membership, User
+from accounts import selectors as account_selectors
+from accounts.models import User
 from portfolios import rules
 from portfolios.models import Portfolio
 
@@ -35,8 +36,5 @@ def portfolio_visible_to(*, user: User | None) -> QuerySet[Portfolio]:
         return queryset
     visible = Q(status__in=rules.PUBLIC)
     if user is not None and user.is_authenticated:
-        visible |= Q(
-            seller__memberships__user=user,
-            seller__memberships__role__in=[Membership.Role.OWNER, Membership.Role.TRADER],
-        )
-    return queryset.filter(visible).distinct()
+        visible |= Q(seller__in=account_selectors.organizations_acted_for(user=user))
+    return queryset.filter(visible)

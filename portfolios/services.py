@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from accounts import selectors as account_selectors
 from accounts import services as account_services
-from accounts.models import Membership, Organization, User
+from accounts.models import Organization, User
 from marketplace.errors import DomainError
 from portfolios import rules
 from portfolios.models import Portfolio, PortfolioEvent
@@ -30,9 +30,7 @@ def _require_seller_member(*, user: User, seller: Organization) -> None:
         raise PortfolioError(
             "not_seller", _("Only asset-management companies and banks list portfolios."), http_status=403
         )
-    if not Membership.objects.filter(
-        user=user, organization=seller, role__in=[Membership.Role.OWNER, Membership.Role.TRADER]
-    ).exists():
+    if not account_selectors.organizations_acted_for(user=user).filter(pk=seller.pk).exists():
         raise PortfolioError(
             "not_seller_member", _("You must be an owner or trader of %(org)s.") % {"org": seller}, http_status=403
         )

@@ -106,6 +106,9 @@ class Membership(models.Model):
         TRADER = "trader", _("Trader")
         VIEWER = "viewer", _("Viewer")
 
+    # Roles that act for the organization (list, bid, inherit its verification); viewers only look.
+    ACTING_ROLES = (Role.OWNER, Role.TRADER)
+
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.VIEWER)

@@ -11,7 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Membership, Organization, User
+from accounts import selectors as account_selectors
+from accounts.models import Organization, User
 from portfolios import selectors, services
 from portfolios.api.serializers import PortfolioSerializer
 from portfolios.models import Portfolio
@@ -46,11 +47,7 @@ class PortfolioListView(generics.ListCreateAPIView[Portfolio]):
 
 
 def _only_seller_of(user: User) -> Organization:
-    sellers = Organization.objects.filter(
-        memberships__user=user,
-        memberships__role__in=[Membership.Role.OWNER, Membership.Role.TRADER],
-        kind__in=Organization.SELLER_KINDS,
-    )
+    sellers = account_selectors.organizations_acted_for(user=user).filter(kind__in=Organization.SELLER_KINDS)
     if sellers.count() != 1:
         raise serializers.ValidationError({"seller": ["Say which seller organization the portfolio belongs to."]})
     return sellers.get()
