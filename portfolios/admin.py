@@ -1,4 +1,4 @@
-"""Admin for listings: the moderation queue (approve, reject with a reason) and each listing's event log."""
+"""Admin for listings: the moderation queue, each listing's event log, its loans (pseudonyms only), tape imports."""
 
 from typing import Any
 
@@ -8,7 +8,7 @@ from django.http import HttpRequest
 
 from marketplace.admin_actions import action_with_reason
 from portfolios import services
-from portfolios.models import Portfolio, PortfolioEvent
+from portfolios.models import ImportIssue, Loan, LoanTapeImport, Portfolio, PortfolioEvent
 
 
 class PortfolioEventInline(admin.TabularInline[PortfolioEvent, Portfolio]):
@@ -53,3 +53,55 @@ class PortfolioAdmin(admin.ModelAdmin[Portfolio]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # withdrawn, never deleted
+
+
+class ReadOnlyAdmin(admin.ModelAdmin[Any]):
+    """Rows written by imports only: staff look, nobody edits here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Loan)
+class LoanAdmin(ReadOnlyAdmin):
+    """Loans by pseudonym: the debtors' identities stay in the vault, which has no admin."""
+
+    list_display = [
+        "loan_id",
+        "debtor",
+        "portfolio",
+        "region",
+        "total_claim",
+        "currency",
+        "days_past_due",
+        "legal_status",
+    ]
+    list_filter = ["legal_status", "borrower_type", "collateral_type"]
+    search_fields = ["=loan_id", "=debtor"]
+    list_select_related = ["portfolio"]
+    show_full_result_count = False  # tapes run to millions of rows
+    exclude = ["title_hash"]
+
+
+class ImportIssueInline(admin.TabularInline[ImportIssue, LoanTapeImport]):
+    model = ImportIssue
+    fields = readonly_fields = ("row", "column", "code", "message")
+    extra = 0
+    can_delete = False
+    max_num = 0
+    classes = ["collapse"]
+
+
+@admin.register(LoanTapeImport)
+class LoanTapeImportAdmin(ReadOnlyAdmin):
+    list_display = ["file_name", "portfolio", "status", "progress", "rows_read", "error_count", "created_at"]
+    list_filter = ["status", "file_format"]
+    list_select_related = ["portfolio"]
+    exclude = ["file"]
+    inlines = [ImportIssueInline]

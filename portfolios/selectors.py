@@ -1,13 +1,18 @@
 """Read queries about portfolios for pages, the API and other apps."""
 
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from accounts import selectors as account_selectors
 from accounts.models import User
-from portfolios import rules
-from portfolios.models import Portfolio
+from portfolios import rules, tape, vault
+from portfolios.models import ImportIssue, LoanTapeImport, PiiRelease, Portfolio, VaultRecord
+from portfolios.services.listing import PortfolioError
 
 AUDIENCE_FILTER = {"retail": Portfolio.Audience.OPEN, "professional": Portfolio.Audience.PROFESSIONAL_ONLY}
 
@@ -15,7 +20,7 @@ AUDIENCE_FILTER = {"retail": Portfolio.Audience.OPEN, "professional": Portfolio.
 def portfolio_list_public(*, filters: dict[str, Any] | None = None) -> QuerySet[Portfolio]:
     """Listings buyers may browse (approved and later), filtered as API.md describes."""
     filters = filters or {}
-    queryset = Portfolio.objects.select_related("seller").filter(status__in=rules.PUBLIC)
+    queryset = Portfolio.objects.select_related("seller", "stats").filter(status__in=rules.PUBLIC)
     if filters.get("debt_type"):
         queryset = queryset.filter(debt_type=filters["debt_type"])
     if filters.get("status"):
@@ -24,6 +29,10 @@ def portfolio_list_public(*, filters: dict[str, Any] | None = None) -> QuerySet[
         queryset = queryset.filter(regions__contains=[filters["region"]])
     if filters.get("audience") in AUDIENCE_FILTER:
         queryset = queryset.filter(audience=AUDIENCE_FILTER[filters["audience"]])
+    if filters.get("min_face") is not None:
+        queryset = queryset.filter(stats__total_claim__gte=filters["min_face"])
+    if filters.get("max_face") is not None:
+        queryset = queryset.filter(stats__total_claim__lte=filters["max_face"])
     if filters.get("q"):
         queryset = queryset.filter(Q(title__icontains=filters["q"]) | Q(description__icontains=filters["q"]))
     return queryset
@@ -31,10 +40,57 @@ def portfolio_list_public(*, filters: dict[str, Any] | None = None) -> QuerySet[
 
 def portfolio_visible_to(*, user: User | None) -> QuerySet[Portfolio]:
     """Public listings, plus every listing of the seller organizations the user acts for, plus all for staff."""
-    queryset = Portfolio.objects.select_related("seller")
+    queryset = Portfolio.objects.select_related("seller", "stats")
     if user is not None and user.is_authenticated and user.is_staff:
         return queryset
     visible = Q(status__in=rules.PUBLIC)
     if user is not None and user.is_authenticated:
         visible |= Q(seller__in=account_selectors.organizations_acted_for(user=user))
     return queryset.filter(visible)
+
+
+def import_job_visible_to(*, user: User) -> QuerySet[LoanTapeImport]:
+    """Import jobs of the seller organizations the user acts for (all for staff)."""
+    queryset = LoanTapeImport.objects.select_related("portfolio")
+    if user.is_staff:
+        return queryset
+    return queryset.filter(portfolio__seller__in=account_selectors.organizations_acted_for(user=user))
+
+
+def import_issue_list(*, job: LoanTapeImport) -> QuerySet[ImportIssue]:
+    return job.issues.order_by("row", "pk")
+
+
+@dataclass(frozen=True)
+class DebtorIdentity:
+    """One loan's debtor, in clear: only ever built for the buyer a sold portfolio was released to."""
+
+    loan_id: str
+    debtor: str
+    borrower_id: str
+    borrower_name: str
+    national_id: str
+    phone: str
+    address: str
+    case_number: str
+
+
+DebtorIdentities = Iterator[DebtorIdentity]
+
+
+def pii_released_for(*, portfolio: Portfolio, buyer: User) -> DebtorIdentities:
+    """The decrypted identities of a portfolio's debtors, streamed, for the buyer they were released to only."""
+    if not PiiRelease.objects.filter(portfolio=portfolio, buyer=buyer).exists():
+        raise PortfolioError(
+            "not_released", _("This portfolio's debtor data was not released to you."), http_status=403
+        )
+    return _decrypted(portfolio.pk)
+
+
+def _decrypted(portfolio_id: int) -> DebtorIdentities:
+    records = VaultRecord.objects.filter(loan__portfolio_id=portfolio_id).order_by("loan_id")
+    for loan_id, debtor, ciphertext in records.values_list("loan__loan_id", "loan__debtor", "ciphertext").iterator(
+        chunk_size=2000
+    ):
+        values = json.loads(vault.unseal(bytes(ciphertext), context=vault.record_context(portfolio_id, loan_id)))
+        yield DebtorIdentity(loan_id=loan_id, debtor=debtor, **dict(zip(tape.PII, values, strict=True)))

@@ -232,3 +232,8 @@ KNOWLEDGE_TEST_ATTEMPTS_PER_DAY = env.int("KNOWLEDGE_TEST_ATTEMPTS_PER_DAY", def
 RETAIL_EXPOSURE_CURRENCY = "CNY"
 RETAIL_EXPOSURE_LIMIT = Decimal(env.str("RETAIL_EXPOSURE_LIMIT", default="500000.00"))
 RETAIL_EXPOSURE_NET_WORTH_SHARE = Decimal(env.str("RETAIL_EXPOSURE_NET_WORTH_SHARE", default="0.10"))
+
+# --- Portfolios -----------------------------------------------------------------------------------
+# Loan tapes: largest upload, and how many problems a failed import keeps (it counts them all).
+LOAN_TAPE_MAX_UPLOAD_BYTES = env.int("LOAN_TAPE_MAX_UPLOAD_BYTES", default=512 * 1024 * 1024)
+LOAN_TAPE_MAX_STORED_ERRORS = env.int("LOAN_TAPE_MAX_STORED_ERRORS", default=10_000)

@@ -16,3 +16,9 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# --- Portfolios: debtor-data keys, required. PII_VAULT_KEY: 32 random bytes in URL-safe base64 (AES-256-GCM);
+# PII_HASH_KEY: 32+ random characters (HMAC of debtor identities). Never change them: the vault could not be
+# decrypted, and the chain-of-title register would no longer recognise debts already listed.
+PII_VAULT_KEY = env.str("PII_VAULT_KEY")
+PII_HASH_KEY = env.str("PII_HASH_KEY")

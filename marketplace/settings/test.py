@@ -27,3 +27,7 @@ vars().update(redis_backed(env.str("TEST_REDIS_URL", default=urlunsplit(_redis._
 # Tests never run collectstatic: WhiteNoise serves straight from the apps' static folders.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+
+# --- Portfolios: development-only debtor-data keys; production takes its own from the environment -------------
+PII_VAULT_KEY = env.str("PII_VAULT_KEY", default="ZGV2ZWxvcG1lbnQtb25seS12YXVsdC1rZXktMzItYiE=")
+PII_HASH_KEY = env.str("PII_HASH_KEY", default="development-only-hmac-key-for-debtor-identities")

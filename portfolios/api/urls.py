@@ -8,4 +8,7 @@ urlpatterns = [
     path("portfolios/", views.PortfolioListView.as_view(), name="api-portfolio-list"),
     path("portfolios/<int:pk>/", views.PortfolioDetailView.as_view(), name="api-portfolio-detail"),
     path("portfolios/<int:pk>/submit/", views.PortfolioSubmitView.as_view(), name="api-portfolio-submit"),
+    path("portfolios/<int:pk>/loan-tape/", views.LoanTapeUploadView.as_view(), name="api-portfolio-loan-tape"),
+    path("imports/<int:pk>/", views.ImportJobView.as_view(), name="api-import-detail"),
+    path("imports/<int:pk>/errors.csv", views.ImportErrorReportView.as_view(), name="api-import-errors"),
 ]

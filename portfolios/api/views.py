@@ -1,11 +1,14 @@
-"""REST endpoints for listings: browse, draft, edit, submit. Services raise; the API error handler renders."""
+"""REST endpoints for listings (browse, draft, edit, submit) and loan-tape imports. Services raise; the API renders."""
 
+import csv
 from typing import Any, cast
 
 from django.db.models import QuerySet
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,10 +17,20 @@ from rest_framework.views import APIView
 from accounts import selectors as account_selectors
 from accounts.models import Organization, User
 from portfolios import selectors, services
-from portfolios.api.serializers import PortfolioSerializer
-from portfolios.models import Portfolio
+from portfolios.api.serializers import (
+    LoanTapeImportSerializer,
+    LoanTapeUploadSerializer,
+    PortfolioFilterSerializer,
+    PortfolioSerializer,
+)
+from portfolios.models import LoanTapeImport, Portfolio
+from portfolios.services import loan_tape
 
 FILTERS = ["debt_type", "region", "status", "audience", "q"]
+FACE_FILTERS = [
+    OpenApiParameter(name, str, required=False, description=f"Total claim (face value) {bound}, e.g. 1000000.00")
+    for name, bound in (("min_face", "at least"), ("max_face", "at most"))
+]
 
 
 class ReadOpenly(BasePermission):
@@ -27,13 +40,18 @@ class ReadOpenly(BasePermission):
         return request.method in ("GET", "HEAD", "OPTIONS") or bool(request.user and request.user.is_authenticated)
 
 
-@extend_schema_view(get=extend_schema(parameters=[OpenApiParameter(name, str, required=False) for name in FILTERS]))
+@extend_schema_view(
+    get=extend_schema(parameters=[*(OpenApiParameter(name, str, required=False) for name in FILTERS), *FACE_FILTERS])
+)
 class PortfolioListView(generics.ListCreateAPIView[Portfolio]):
     serializer_class = PortfolioSerializer
     permission_classes = [ReadOpenly]
 
     def get_queryset(self) -> QuerySet[Portfolio]:
-        return selectors.portfolio_list_public(filters={k: self.request.query_params.get(k) for k in FILTERS})
+        bounds = PortfolioFilterSerializer(data=self.request.query_params)
+        bounds.is_valid(raise_exception=True)
+        filters = {key: self.request.query_params.get(key) for key in FILTERS}
+        return selectors.portfolio_list_public(filters={**filters, **bounds.validated_data})
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Create a draft for a seller organization you own or trade for (`seller` may be left out if you have one)."""
@@ -76,3 +94,50 @@ class PortfolioSubmitView(APIView):
         user = cast(User, request.user)
         portfolio = get_object_or_404(selectors.portfolio_visible_to(user=user), pk=pk)
         return Response(PortfolioSerializer(services.portfolio_submit(user=user, portfolio=portfolio)).data)
+
+
+class LoanTapeUploadView(APIView):
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(request=LoanTapeUploadSerializer, responses={202: LoanTapeImportSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        """Upload a loan tape to a draft; the import runs in the background: poll the job it returns."""
+        user = cast(User, request.user)
+        portfolio = get_object_or_404(selectors.portfolio_visible_to(user=user), pk=pk)
+        upload = LoanTapeUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        job = loan_tape.loan_tape_upload(
+            user=user,
+            portfolio=portfolio,
+            file=upload.validated_data["file"],
+            mapping=upload.validated_data.get("mapping"),
+        )
+        body = LoanTapeImportSerializer(job).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": f"/api/v1/imports/{job.pk}/"})
+
+
+class ImportJobView(generics.RetrieveAPIView[LoanTapeImport]):
+    """An import job: status, progress (0 to 1), row counts and the first problems found."""
+
+    serializer_class = LoanTapeImportSerializer
+    permission_classes = [IsAuthenticated]
+
+    def get_queryset(self) -> QuerySet[LoanTapeImport]:
+        return selectors.import_job_visible_to(user=cast(User, self.request.user))
+
+
+class ImportErrorReportView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={(200, "text/csv"): str})
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        """Every stored problem of an import as CSV: row, column, code, message."""
+        job = get_object_or_404(selectors.import_job_visible_to(user=cast(User, request.user)), pk=pk)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="loan-tape-{job.pk}-errors.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["row", "column", "code", "message"])
+        for issue in selectors.import_issue_list(job=job).iterator(chunk_size=2000):
+            writer.writerow([issue.row or "", issue.column, issue.code, issue.message])
+        return response

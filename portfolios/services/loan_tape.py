@@ -1,0 +1,308 @@
+"""Loan-tape upload and import: stream and check every row, stage with COPY, then swap the tape in one transaction.
+
+The import never holds the file in memory: rows are read one by one (csv / openpyxl read-only), checked in Python,
+and written with COPY into a temporary staging table, one batch per COPY so that progress can be saved between
+batches. Checks that need all rows (repeated loan ids, debts already listed elsewhere) then run as SQL over the
+staging table. Only a tape with no problem at all replaces the portfolio's loans, in a single transaction.
+"""
+
+import json
+import logging
+from collections.abc import Iterator
+from itertools import islice
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from portfolios import rules, tape, vault
+from portfolios.models import ImportIssue, Loan, LoanTapeImport, Portfolio
+from portfolios.services.listing import PortfolioError, _require_seller_member
+from portfolios.services.stats import portfolio_stats_compute
+from portfolios.tasks import loan_tape_import_run
+
+logger = logging.getLogger(__name__)
+
+Status = LoanTapeImport.Status
+BATCH_ROWS = 20_000  # rows per COPY; progress is saved between batches
+STAGING = "loan_tape_staging"
+LOAN_COLUMNS = [name for name, column in tape.COLUMNS.items() if not column.pii]
+STAGED_COLUMNS = ["row_no", "has_error", "debtor", "title_hash", "pii", *LOAN_COLUMNS]
+# Statuses whose loans are on sale or sold: a debt in one of them cannot be listed again.
+TITLE_HELD = sorted(rules.PUBLIC - {Portfolio.Status.UNSOLD})
+
+
+def loan_tape_upload(
+    *, user: User, portfolio: Portfolio, file: UploadedFile, mapping: dict[str, str] | None = None
+) -> LoanTapeImport:
+    """Store a seller's tape privately and queue its import; the job reports progress and problems."""
+    _require_seller_member(user=user, seller=portfolio.seller)
+    if portfolio.status not in rules.EDITABLE:
+        raise PortfolioError("not_editable", _("A loan tape can be uploaded to drafts and rejected listings only."))
+    mapping = mapping or {}
+    if problems := tape.mapping_problems(mapping):
+        raise ValidationError({"mapping": problems})
+    file_format = _file_format(file)
+    job = LoanTapeImport(
+        portfolio=portfolio,
+        uploaded_by=user,
+        file_name=(file.name or "")[-255:],
+        file_format=file_format,
+        file_size=file.size or 0,
+        mapping=mapping,
+    )
+    try:
+        with transaction.atomic():
+            job.file.save(file.name or f"tape.{file_format}", file, save=False)
+            job.save()
+            loan_tape_import_run.delay_on_commit(job.pk)  # type: ignore[attr-defined]
+    except BaseException:
+        if job.file:
+            job.file.delete(save=False)  # nothing half-stored
+        raise
+    return job
+
+
+def _file_format(file: UploadedFile) -> str:
+    """`csv` or `xlsx` if the upload is within the size limit and its content is what its name says."""
+    limit = settings.LOAN_TAPE_MAX_UPLOAD_BYTES
+    if file.size is None or file.size > limit:
+        raise ValidationError({"file": _("The file is larger than %(n)d MB.") % {"n": limit // (1024 * 1024)}})
+    file.seek(0)
+    file_format = tape.sniff(file.read(64 * 1024), file.name or "")
+    file.seek(0)
+    if file_format == "xlsx" and not tape.is_workbook(file):
+        file_format = None
+    file.seek(0)
+    if file_format is None:
+        raise ValidationError(
+            {
+                "file": _(
+                    "Upload a CSV file (UTF-8, comma-separated) or an XLSX workbook whose content matches its name."
+                )
+            }
+        )
+    return file_format
+
+
+def loan_tape_import(*, job_id: int) -> LoanTapeImport:
+    """Run one import to the end (the Celery task calls this). A finished job is left as it is."""
+    job = LoanTapeImport.objects.select_related("portfolio").get(pk=job_id)
+    if job.status in (Status.SUCCEEDED, Status.FAILED):
+        return job
+    job.issues.all().delete()  # a redelivered task starts over
+    job.status, job.started_at, job.progress = Status.RUNNING, timezone.now(), 0.0
+    job.save(update_fields=["status", "started_at", "progress"])
+    run = _Import(job)
+    try:
+        run.execute()
+    except Exception:
+        logger.exception("loan-tape import %s stopped", job.pk)
+        run.add(None, "", "import_error", _("The import stopped unexpectedly; nothing was imported."))
+        run.finish(succeeded=False)
+        raise
+    finally:
+        if job.file:  # the plain-text tape is not kept once its identities are in the vault (or refused)
+            job.file.delete(save=False)
+            job.save(update_fields=["file"])
+    return job
+
+
+class _Import:
+    """The state of one running import: counters, problems waiting to be saved, the staging table."""
+
+    def __init__(self, job: LoanTapeImport) -> None:
+        self.job = job
+        self.portfolio = job.portfolio
+        self.pending: list[ImportIssue] = []
+        self.stored = 0
+        self.job.rows_read = self.job.rows_with_errors = self.job.error_count = self.job.loans_imported = 0
+
+    def add(self, row: int | None, column: str, code: str, message: str) -> None:
+        self.job.error_count += 1
+        if self.stored + len(self.pending) < settings.LOAN_TAPE_MAX_STORED_ERRORS:
+            self.pending.append(ImportIssue(job=self.job, row=row, column=column, code=code, message=message))
+
+    def save_progress(self, progress: float) -> None:
+        ImportIssue.objects.bulk_create(self.pending)
+        self.stored += len(self.pending)
+        self.pending = []
+        self.job.progress = round(progress, 3)
+        self.job.save(update_fields=["progress", "rows_read", "rows_with_errors", "error_count"])
+
+    def finish(self, *, succeeded: bool) -> None:
+        self.save_progress(1.0)
+        self.job.status = Status.SUCCEEDED if succeeded else Status.FAILED
+        self.job.finished_at = timezone.now()
+        self.job.save(update_fields=["status", "finished_at", "loans_imported"])
+
+    def execute(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(_staging_ddl(cursor))
+            try:
+                with self.job.file.open("rb") as file:
+                    self.stage(cursor, file.file)
+                if self.job.rows_read:
+                    cursor.execute(f"ANALYZE {STAGING}")
+                    self.check_across_rows(cursor)
+                if self.job.error_count:
+                    self.finish(succeeded=False)
+                    return
+                try:
+                    self.swap(cursor)
+                except PortfolioError as refusal:
+                    self.add(None, "", refusal.code, refusal.message)
+                    self.finish(succeeded=False)
+            finally:
+                cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
+
+    def rows(self, binary: IO[bytes]) -> tuple[Iterator[list[str]], Any]:
+        """The file's rows and a function giving how far the reading is (0 to 1)."""
+        if self.job.file_format == LoanTapeImport.Format.XLSX:
+            total, rows = tape.xlsx_rows(binary)
+            return rows, lambda row_no: row_no / total if total else 0.0
+        size = max(self.job.file_size, 1)
+        return tape.csv_rows(binary), lambda row_no: binary.tell() / size
+
+    def stage(self, cursor: Any, binary: IO[bytes]) -> None:
+        """Read, check and COPY every row into the staging table, saving progress after each batch."""
+        rows, done = self.rows(binary)
+        header = next(rows, None)
+        if header is None:
+            self.add(None, "", "empty_tape", _("The file has no header row."))
+            return
+        positions, header_issues = tape.header_positions(header, self.job.mapping)
+        for column, code, message in header_issues:
+            self.add(1, column, code, message)
+        if any(code == "missing_column" for _column, code, _message in header_issues):
+            return
+        numbered = enumerate(rows, start=2)
+        copy_sql = f"COPY {STAGING} ({', '.join(STAGED_COLUMNS)}) FROM STDIN"
+        hasher = vault.Hasher()
+        while True:
+            read = 0
+            with cursor.copy(copy_sql) as copy:
+                for row_no, cells in islice(numbered, BATCH_ROWS):
+                    read += 1
+                    if any(cells):  # blank lines are skipped, but keep their row numbers
+                        copy.write_row(self.staged_row(row_no, cells, positions, hasher))
+            if read < BATCH_ROWS:
+                break
+            self.save_progress(0.9 * min(done(self.job.rows_read + 1), 1.0))
+        if not self.job.rows_read:
+            self.add(None, "", "empty_tape", _("The tape has no loans."))
+
+    def staged_row(self, row_no: int, cells: list[str], positions: dict[str, int], hasher: vault.Hasher) -> tuple:
+        width = len(cells)
+        values, issues = tape.row_check(
+            {name: cells[index] if index < width else "" for name, index in positions.items()},
+            cutoff=self.portfolio.cutoff_date,
+            currency=self.portfolio.currency,
+        )
+        self.job.rows_read += 1
+        if issues:
+            self.job.rows_with_errors += 1
+            for column, code, message in issues:
+                self.add(row_no, column, code, message)
+        identity = values["national_id"]
+        debtor = title = sealed = None
+        if identity:
+            debtor = hasher.pseudonym(portfolio_id=self.portfolio.pk, identity=identity)
+            if values["origination_date"] and values["origination_amount"] is not None:
+                title = hasher.title(
+                    identity=identity,
+                    origination_date=values["origination_date"].isoformat(),
+                    origination_amount=str(values["origination_amount"]),
+                )
+        if not self.job.error_count:  # once a tape has failed, nothing of it is kept: skip the encryption
+            identities = json.dumps([values[name] for name in tape.PII], ensure_ascii=False).encode()
+            sealed = vault.seal(identities, context=vault.record_context(self.portfolio.pk, values["loan_id"]))
+        return (row_no, bool(issues), debtor, title, sealed, *(values[name] for name in LOAN_COLUMNS))
+
+    def check_across_rows(self, cursor: Any) -> None:
+        """Repeated loan ids, and debts whose title is already held by a listing on sale or sold, in one query."""
+        room = max(settings.LOAN_TAPE_MAX_STORED_ERRORS - self.stored - len(self.pending), 0)
+        self.save_progress(0.9)
+        cursor.execute(
+            f"""
+            WITH repeated AS (
+                SELECT loan_id, min(row_no) AS first_row FROM {STAGING}
+                WHERE loan_id IS NOT NULL GROUP BY loan_id HAVING count(*) > 1
+            ), found AS (
+                SELECT s.row_no, s.has_error, 'loan_id' AS col, 'duplicate_loan_id' AS code,
+                       format(%(repeated)s, r.first_row) AS message
+                FROM {STAGING} s JOIN repeated r USING (loan_id) WHERE s.row_no > r.first_row
+                UNION ALL
+                SELECT s.row_no, s.has_error, 'national_id', 'already_listed', %(listed)s
+                FROM {STAGING} s
+                WHERE s.title_hash IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM portfolios_loan l JOIN portfolios_portfolio p ON p.id = l.portfolio_id
+                    WHERE l.title_hash = s.title_hash AND p.id <> %(portfolio)s AND p.status = ANY(%(held)s)
+                )
+            ), stored AS (
+                INSERT INTO portfolios_importissue (job_id, row, "column", code, message)
+                SELECT %(job)s, row_no, col, code, message FROM found ORDER BY row_no LIMIT %(room)s
+                RETURNING 1
+            )
+            SELECT (SELECT count(*) FROM found), (SELECT count(DISTINCT row_no) FROM found WHERE NOT has_error),
+                   (SELECT count(*) FROM stored)
+            """,  # noqa: S608 (the table name is a constant; values are parameters)
+            {
+                "repeated": _("The same loan id is on row %s."),
+                "listed": _(
+                    "This debt (same debtor, origination date and amount) is in another listing on sale or sold."
+                ),
+                "portfolio": self.portfolio.pk,
+                "held": TITLE_HELD,
+                "job": self.job.pk,
+                "room": room,
+            },
+        )
+        found, new_rows, stored = cursor.fetchone()
+        self.job.error_count += found
+        self.job.rows_with_errors += new_rows
+        self.stored += stored
+
+    def swap(self, cursor: Any) -> None:
+        """Replace the portfolio's loans and vault records with the staged tape, all in one transaction."""
+        with transaction.atomic():
+            portfolio = Portfolio.objects.select_for_update().get(pk=self.portfolio.pk)
+            if portfolio.status not in rules.EDITABLE:
+                raise PortfolioError("not_editable", _("The listing was submitted during the import; nothing changed."))
+            if LoanTapeImport.objects.filter(portfolio=portfolio, pk__gt=self.job.pk).exists():
+                raise PortfolioError("superseded", _("A newer tape was uploaded; this one was not imported."))
+            cursor.execute(
+                "DELETE FROM portfolios_vaultrecord v USING portfolios_loan l "
+                "WHERE v.loan_id = l.id AND l.portfolio_id = %s",
+                [portfolio.pk],
+            )
+            cursor.execute("DELETE FROM portfolios_loan WHERE portfolio_id = %s", [portfolio.pk])
+            columns = ", ".join(LOAN_COLUMNS)
+            cursor.execute(
+                f"INSERT INTO portfolios_loan (id, portfolio_id, debtor, title_hash, {columns}) "  # noqa: S608 (constants)
+                f"SELECT loan_pk, %s, debtor, title_hash, {columns} FROM {STAGING}",
+                [portfolio.pk],
+            )
+            self.job.loans_imported = cursor.rowcount
+            cursor.execute(
+                f"INSERT INTO portfolios_vaultrecord (loan_id, ciphertext) SELECT loan_pk, pii FROM {STAGING}"  # noqa: S608
+            )
+            portfolio_stats_compute(portfolio=portfolio)
+            self.finish(succeeded=True)
+
+
+def _staging_ddl(cursor: Any) -> str:
+    cursor.execute("SELECT pg_get_serial_sequence('portfolios_loan', 'id')")
+    (sequence,) = cursor.fetchone()
+    types = {name: Loan._meta.get_field(name).db_type(connection) for name in LOAN_COLUMNS}
+    columns = ", ".join(f"{name} {types[name]}" for name in LOAN_COLUMNS)
+    # loan_pk is drawn from the loans' own sequence while COPY loads, so the swap needs no join to link vault rows.
+    return (
+        f"CREATE TEMPORARY TABLE {STAGING} (row_no integer, has_error boolean, "
+        f"loan_pk bigint DEFAULT nextval('{sequence}'), debtor text, title_hash bytea, pii bytea, {columns})"
+    )

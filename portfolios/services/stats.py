@@ -1,0 +1,80 @@
+"""A portfolio's headline figures and distributions, computed in the database from its loans."""
+
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from portfolios import rules
+from portfolios.models import Loan, Portfolio, PortfolioStats
+
+DPD_BUCKETS = ["0-90", "91-180", "181-360", "361-720", "721+"]
+TICKET_BUCKETS = ["0-10000", "10000-50000", "50000-100000", "100000-500000", "500000-1000000", "1000000+"]
+DIMENSIONS = ["region", "dpd_bucket", "ticket_size", "borrower_type", "legal_status"]
+FIXED_ORDER = {"dpd_bucket": DPD_BUCKETS, "ticket_size": TICKET_BUCKETS, "legal_status": Loan.LegalStatus.values}
+
+HEADLINE_SQL = """
+SELECT count(*), coalesce(sum(principal_balance), 0), coalesce(sum(total_claim), 0),
+       coalesce(sum(days_past_due * total_claim) / nullif(sum(total_claim), 0), 0),
+       coalesce(sum(total_claim) FILTER (WHERE collateral_type <> 'none') / nullif(sum(total_claim), 0), 0),
+       coalesce(sum(collateral_value) / nullif(sum(total_claim), 0), 0)
+FROM portfolios_loan WHERE portfolio_id = %s
+"""
+# One scan: each loan is counted once per dimension (an unpivot), then grouped.
+GROUPS_SQL = """
+SELECT d.dimension, d.key, count(*), sum(l.total_claim)
+FROM (
+    SELECT total_claim, region, borrower_type, legal_status,
+           CASE WHEN days_past_due <= 90 THEN '0-90' WHEN days_past_due <= 180 THEN '91-180'
+                WHEN days_past_due <= 360 THEN '181-360' WHEN days_past_due <= 720 THEN '361-720'
+                ELSE '721+' END AS dpd_bucket,
+           CASE WHEN total_claim < 10000 THEN '0-10000' WHEN total_claim < 50000 THEN '10000-50000'
+                WHEN total_claim < 100000 THEN '50000-100000' WHEN total_claim < 500000 THEN '100000-500000'
+                WHEN total_claim < 1000000 THEN '500000-1000000' ELSE '1000000+' END AS ticket_size
+    FROM portfolios_loan WHERE portfolio_id = %s
+) l,
+LATERAL (VALUES ('region', l.region), ('dpd_bucket', l.dpd_bucket), ('ticket_size', l.ticket_size),
+                ('borrower_type', l.borrower_type), ('legal_status', l.legal_status)) AS d(dimension, key)
+GROUP BY d.dimension, d.key
+"""
+
+
+def portfolio_stats_compute(*, portfolio: Portfolio) -> PortfolioStats:
+    """Recompute and store the figures buyers see (the import calls this inside its swap transaction).
+
+    Weighted averages and shares weigh each loan by its total claim; amounts are in the portfolio's currency.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(HEADLINE_SQL, [portfolio.pk])
+        count, principal, claim, dpd, secured, coverage = cursor.fetchone()
+        cursor.execute(GROUPS_SQL, [portfolio.pk])
+        grouped: dict[str, list[tuple[str, int, Decimal]]] = {dimension: [] for dimension in DIMENSIONS}
+        for dimension, key, loans, total in cursor.fetchall():
+            grouped[dimension].append((key, loans, total))
+    stats, _created = PortfolioStats.objects.update_or_create(
+        portfolio=portfolio,
+        defaults={
+            "loan_count": count,
+            "total_principal": principal,
+            "total_claim": claim,
+            "weighted_average_dpd": Decimal(dpd).quantize(Decimal("0.1")),
+            "secured_share": Decimal(secured).quantize(Decimal("0.0001")),
+            "collateral_coverage": Decimal(coverage).quantize(Decimal("0.0001")),
+            "distributions": {dimension: _shown(dimension, groups) for dimension, groups in grouped.items()},
+            "computed_at": timezone.now(),
+        },
+    )
+    return stats
+
+
+def _shown(dimension: str, groups: list[tuple[str, int, Decimal]]) -> list[dict[str, Any]]:
+    order = FIXED_ORDER.get(dimension)
+    if order is not None:
+        groups.sort(key=lambda group: order.index(group[0]))
+    else:
+        groups.sort(key=lambda group: (-group[2], group[0]))
+    return [
+        {"key": key, "loans": loans, "total_claim": f"{total:.2f}"}
+        for key, loans, total in rules.fold_small_groups(groups)
+    ]

@@ -1,0 +1,312 @@
+"""The loan-tape format: its columns, how a row is read and checked, and streaming readers for CSV and XLSX.
+
+Pure code (no database): the import service feeds it rows and stores what it returns.
+"""
+
+import codecs
+import csv
+import io
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import IO, Any
+
+from django.utils.translation import gettext as _
+from openpyxl import load_workbook  # type: ignore[import-untyped]
+
+from portfolios.models import Loan
+
+# Active ISO 4217 currency codes (precious metals, test and fund codes left out).
+ISO_4217_CODES = """
+AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD CDF
+CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL
+HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL
+MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON
+RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH
+UGX USD UYU UZS VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG
+"""
+ISO_4217 = frozenset(ISO_4217_CODES.split())
+MAX_MONEY = Decimal("9999999999999999.99")
+TRUE = frozenset({"true", "yes", "y", "1", "t"})
+FALSE = frozenset({"false", "no", "n", "0", "f"})
+MAX_DPD = 36_500
+
+
+class CellError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _text(max_length: int) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if len(text) > max_length:
+            raise CellError("too_long", _("At most %(n)d characters.") % {"n": max_length})
+        return text
+
+    return parse
+
+
+def _identity(text: str) -> str:
+    """National id or registration number, compared without spaces or dashes and in upper case."""
+    return _text(32)(text.replace(" ", "").replace("-", "").upper())
+
+
+def _money(text: str) -> Decimal:
+    try:
+        amount = Decimal(text.replace(",", ""))
+    except InvalidOperation:
+        raise CellError("bad_number", _("Expected an amount such as 1234.56.")) from None
+    if not amount.is_finite() or int(amount.as_tuple().exponent) < -2:
+        raise CellError("bad_number", _("Expected an amount with at most two decimals."))
+    if amount < 0:
+        raise CellError("negative", _("An amount cannot be negative."))
+    if amount > MAX_MONEY:
+        raise CellError("out_of_range", _("The amount is too large."))
+    return amount.quantize(Decimal("0.01"))
+
+
+def _rate(text: str) -> Decimal:
+    try:
+        rate = Decimal(text.rstrip("%"))
+    except InvalidOperation:
+        raise CellError("bad_number", _("Expected a yearly rate in percent such as 6.5.")) from None
+    if not rate.is_finite() or int(rate.as_tuple().exponent) < -4:
+        raise CellError("bad_number", _("Expected a rate with at most four decimals."))
+    if rate < 0:
+        raise CellError("negative", _("A rate cannot be negative."))
+    if rate > 100:
+        raise CellError("out_of_range", _("A yearly rate above 100% is not plausible; give it in percent."))
+    return rate
+
+
+def _count(maximum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            raise CellError("bad_number", _("Expected a whole number.")) from None
+        if number < 0:
+            raise CellError("negative", _("The number cannot be negative."))
+        if number > maximum:
+            raise CellError("out_of_range", _("At most %(n)d.") % {"n": maximum})
+        return number
+
+    return parse
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text.replace("/", "-"))
+    except ValueError:
+        raise CellError("bad_date", _("Expected a date as YYYY-MM-DD.")) from None
+
+
+def _flag(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in TRUE:
+        return True
+    if lowered in FALSE:
+        return False
+    raise CellError("invalid_choice", _("Expected yes or no."))
+
+
+def _choice(choices: type[Any]) -> Callable[[str], str]:
+    values = frozenset(choices.values)
+    allowed = ", ".join(choices.values)
+
+    def parse(text: str) -> str:
+        value = text.lower().replace(" ", "_")
+        if value not in values:
+            raise CellError("invalid_choice", _("Expected one of: %(allowed)s.") % {"allowed": allowed})
+        return value
+
+    return parse
+
+
+def _currency(text: str) -> str:
+    code = text.upper()
+    if code not in ISO_4217:
+        raise CellError("unknown_currency", _("Not an ISO 4217 currency code."))
+    return code
+
+
+@dataclass(frozen=True)
+class Column:
+    parse: Callable[[str], Any]
+    required: bool = False
+    pii: bool = False
+    default: Any = None
+
+
+# The EBA NPL template's core, in tape order. PII columns go only to the vault.
+COLUMNS: dict[str, Column] = {
+    "loan_id": Column(_text(64), required=True),
+    "borrower_type": Column(_choice(Loan.BorrowerType), required=True),
+    "borrower_id": Column(_text(64), required=True, pii=True),
+    "borrower_name": Column(_text(200), required=True, pii=True),
+    "national_id": Column(_identity, required=True, pii=True),
+    "phone": Column(_text(32), pii=True, default=""),
+    "address": Column(_text(300), pii=True, default=""),
+    "region": Column(_text(64), required=True),
+    "currency": Column(_currency, required=True),
+    "origination_date": Column(_date, required=True),
+    "origination_amount": Column(_money, required=True),
+    "principal_balance": Column(_money, required=True),
+    "accrued_interest": Column(_money, default=Decimal("0.00")),
+    "other_balances": Column(_money, default=Decimal("0.00")),
+    "total_claim": Column(_money, required=True),
+    "days_past_due": Column(_count(MAX_DPD), required=True),
+    "default_date": Column(_date),
+    "charged_off": Column(_flag, default=False),
+    "charge_off_date": Column(_date),
+    "last_payment_date": Column(_date),
+    "last_payment_amount": Column(_money),
+    "interest_rate": Column(_rate),
+    "collateral_type": Column(_choice(Loan.CollateralType), default=Loan.CollateralType.NONE.value),
+    "collateral_value": Column(_money),
+    "guarantors": Column(_count(32_767), default=0),
+    "legal_status": Column(_choice(Loan.LegalStatus), default=Loan.LegalStatus.NONE.value),
+    # Court case numbers lead to public judgments that name the parties, so they are kept in the vault too.
+    "case_number": Column(_text(64), pii=True, default=""),
+    "credit_score_band": Column(_text(16), default=""),
+}
+REQUIRED = tuple(name for name, column in COLUMNS.items() if column.required)
+PII = tuple(name for name, column in COLUMNS.items() if column.pii)
+DATES_UP_TO_CUTOFF = ("origination_date", "default_date", "charge_off_date", "last_payment_date")
+CASE_NUMBER_NEEDED = frozenset({Loan.LegalStatus.JUDGMENT, Loan.LegalStatus.ENFORCEMENT})
+
+Issue = tuple[str, str, str]  # column, code, message
+
+
+def header_positions(header: list[str], mapping: dict[str, str]) -> tuple[dict[str, int], list[Issue]]:
+    """Where each of our columns is in the file: a header cell is renamed by `mapping`, else taken as it is."""
+    positions: dict[str, int] = {}
+    issues: list[Issue] = []
+    for index, cell in enumerate(header):
+        name = mapping.get(cell.strip(), cell.strip())
+        if name in COLUMNS:
+            if name in positions:
+                issues.append((name, "duplicate_column", _("Two columns of the file are this column.")))
+            positions[name] = index
+    for name in REQUIRED:
+        if name not in positions:
+            issues.append((name, "missing_column", _("The tape has no column for this required field.")))
+    return positions, issues
+
+
+def mapping_problems(mapping: Any) -> list[str]:
+    """What is wrong with a seller's column mapping (their header → our column), as sentences."""
+    if not isinstance(mapping, dict):
+        return [_("The mapping is an object from your column headers to ours.")]
+    problems = []
+    for header, name in mapping.items():
+        if name not in COLUMNS:
+            problems.append(_("“%(header)s” maps to an unknown column “%(name)s”.") % {"header": header, "name": name})
+    targets = list(mapping.values())
+    for name in sorted({name for name in targets if targets.count(name) > 1}):
+        problems.append(_("Several headers map to “%(name)s”.") % {"name": name})
+    return problems
+
+
+def row_check(cells: dict[str, str], *, cutoff: date, currency: str) -> tuple[dict[str, Any], list[Issue]]:
+    """Parse one row (our column → cell text); return the values and every problem found, with its column."""
+    values: dict[str, Any] = {}
+    issues: list[Issue] = []
+    for name, column in COLUMNS.items():
+        text = cells.get(name, "").strip()
+        if not text:
+            if column.required:
+                issues.append((name, "required", _("This field is required.")))
+            values[name] = column.default
+            continue
+        try:
+            values[name] = column.parse(text)
+        except CellError as error:
+            issues.append((name, error.code, error.message))
+            values[name] = None
+    if values["currency"] and values["currency"] != currency:
+        issues.append(("currency", "currency_mismatch", _("The portfolio is in %(c)s.") % {"c": currency}))
+    for name in DATES_UP_TO_CUTOFF:
+        if values[name] and values[name] > cutoff:
+            issues.append((name, "after_cutoff", _("Later than the cut-off date %(d)s.") % {"d": cutoff}))
+    dpd, default_date = values["days_past_due"], values["default_date"]
+    if dpd is not None and default_date and default_date <= cutoff and dpd < (cutoff - default_date).days:
+        message = _("A loan in default since %(d)s is at least %(n)d days past due at the cut-off.")
+        issues.append(
+            ("days_past_due", "dpd_inconsistent", message % {"d": default_date, "n": (cutoff - default_date).days})
+        )
+    if values["charge_off_date"] and values["charged_off"] is False:
+        issues.append(("charged_off", "charge_off_inconsistent", _("A charge-off date is given but the flag is no.")))
+    if values["collateral_value"] and values["collateral_type"] == Loan.CollateralType.NONE:
+        issues.append(("collateral_type", "collateral_inconsistent", _("A collateral value needs a collateral type.")))
+    if values["legal_status"] in CASE_NUMBER_NEEDED and not values["case_number"]:
+        issues.append(("case_number", "required", _("A judgment or enforcement needs its court case number.")))
+    return values, issues
+
+
+# --- Readers: rows of cell texts, one at a time ----------------------------------------------------------------
+
+
+def sniff(head: bytes, filename: str) -> str | None:
+    """`csv` or `xlsx` when the file's first bytes prove what its extension says; else None."""
+    name = filename.lower()
+    if name.endswith(".xlsx"):
+        return "xlsx" if head.startswith(b"PK\x03\x04") else None
+    if name.endswith(".csv") and b"\x00" not in head:
+        try:
+            text = codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
+        except UnicodeDecodeError:
+            return None
+        first_line = text.splitlines()[0] if text else ""
+        return "csv" if "," in first_line else None
+    return None
+
+
+def is_workbook(file: IO[bytes]) -> bool:
+    """Whether a ZIP file is an Excel workbook (and not some other archive named .xlsx)."""
+    try:
+        with zipfile.ZipFile(file) as archive:
+            return "xl/workbook.xml" in archive.namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
+def csv_rows(binary: IO[bytes]) -> Iterator[list[str]]:
+    text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+    yield from csv.reader(text)
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        # Excel stores numbers as doubles: repr() gives the shortest text that is the number shown.
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
+
+
+def xlsx_rows(binary: IO[bytes]) -> tuple[int | None, Iterator[list[str]]]:
+    """The first sheet's row count (when the file declares it) and its rows, streamed (openpyxl read-only mode)."""
+    workbook = load_workbook(binary, read_only=True, data_only=True)
+    sheet = workbook.worksheets[0]
+
+    def rows() -> Iterator[list[str]]:
+        try:
+            for values in sheet.iter_rows(values_only=True):
+                yield [_cell_text(value) for value in values]
+        finally:
+            workbook.close()
+
+    return sheet.max_row, rows()

@@ -1,0 +1,70 @@
+"""Debtor-identity cryptography: AES-256-GCM for the vault, keyed hashes for the title register and pseudonyms."""
+
+import base64
+import functools
+import hashlib
+import hmac
+import os
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+NONCE_BYTES = 12
+
+
+@functools.lru_cache(maxsize=4)
+def _cipher(key: str) -> AESGCM:
+    try:
+        raw = base64.urlsafe_b64decode(key.encode())
+    except ValueError as exc:
+        raise ImproperlyConfigured("PII_VAULT_KEY must be 32 bytes in URL-safe base64.") from exc
+    if len(raw) != 32:
+        raise ImproperlyConfigured("PII_VAULT_KEY must be 32 bytes in URL-safe base64.")
+    return AESGCM(raw)
+
+
+def _hash_key() -> bytes:
+    key = str(settings.PII_HASH_KEY)
+    if len(key) < 32:
+        raise ImproperlyConfigured("PII_HASH_KEY must be at least 32 characters.")
+    return key.encode()
+
+
+def seal(plaintext: bytes, *, context: bytes) -> bytes:
+    """Encrypt under PII_VAULT_KEY; `context` (authenticated, not stored) must be given again to open it."""
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + _cipher(settings.PII_VAULT_KEY).encrypt(nonce, plaintext, context)
+
+
+def unseal(sealed: bytes, *, context: bytes) -> bytes:
+    return _cipher(settings.PII_VAULT_KEY).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], context)
+
+
+def record_context(portfolio_id: int, loan_id: str) -> bytes:
+    """What a vault record is bound to: decrypting it for another portfolio or loan fails."""
+    return f"{portfolio_id}\x1f{loan_id}".encode()
+
+
+class Hasher:
+    """Keyed hashes (HMAC-SHA256 under PII_HASH_KEY) of debtor identities; the key is read once per import."""
+
+    def __init__(self) -> None:
+        self.key = _hash_key()
+
+    def title(self, *, identity: str, origination_date: str, origination_amount: str) -> bytes:
+        """The chain-of-title key of one debt: who owes it and the origination that created it.
+
+        The loan id is left out on purpose: a buyer who resells a debt gives it its own id, while the debtor and
+        the origination stay the same. The debtor alone would be too much: one person may owe several lenders.
+        """
+        message = f"title\x1f{identity}\x1f{origination_date}\x1f{origination_amount}".encode()
+        return hmac.digest(self.key, message, hashlib.sha256)
+
+    def pseudonym(self, *, portfolio_id: int, identity: str) -> str:
+        """`D-` and 12 base32 characters, stable for one debtor within one portfolio (and across re-uploads).
+
+        Scoped to the portfolio so that nobody can follow a debtor from one listing to another.
+        """
+        digest = hmac.digest(self.key, f"debtor\x1f{portfolio_id}\x1f{identity}".encode(), hashlib.sha256)
+        return "D-" + base64.b32encode(digest[:10]).decode()[:12]

@@ -1,0 +1,298 @@
+"""Loan-tape import: CSV and XLSX, mapping, every validation code, all or nothing, atomic replace, uploads."""
+
+import csv
+import io
+import time
+import zipfile
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
+
+from accounts import services as account_services
+from accounts.models import Membership, Organization
+from portfolios import services
+from portfolios.models import ImportIssue, Loan, LoanTapeImport, Portfolio, VaultRecord
+from portfolios.services import loan_tape
+from tests.portfolios.conftest import HEADER, csv_upload, loan_row, new_draft, xlsx_upload
+
+pytestmark = pytest.mark.django_db
+
+Status = LoanTapeImport.Status
+
+
+def issues_of(job):
+    return {(issue.row, issue.column, issue.code) for issue in job.issues.all()}
+
+
+def loans_of(portfolio):
+    return list(Loan.objects.filter(portfolio=portfolio).order_by("loan_id").values())
+
+
+def private_files():
+    return [path for path in Path(settings.PRIVATE_MEDIA_ROOT).rglob("*") if path.is_file()]
+
+
+def test_good_csv_imports_every_loan_under_a_pseudonym_and_drops_the_file(draft, import_tape):
+    rows = [loan_row(n) for n in range(12)]
+    job = import_tape(draft, csv_upload(rows))
+    assert job.status == Status.SUCCEEDED, issues_of(job)
+    assert (job.rows_read, job.rows_with_errors, job.loans_imported, job.error_count) == (12, 0, 12, 0)
+    assert job.progress == 1.0 and job.finished_at is not None
+    assert not job.file and not [path for path in private_files() if f"loan-tapes/{draft.pk}/" in str(path)]
+    loans = {loan.loan_id: loan for loan in Loan.objects.filter(portfolio=draft)}
+    assert sorted(loans) == sorted(row["loan_id"] for row in rows)
+    first = loans["L-000003"]
+    assert (first.principal_balance, first.total_claim, first.days_past_due) == (
+        Decimal("19751.50"),
+        Decimal("21253.75"),
+        400,
+    )
+    assert (first.collateral_type, first.legal_status, first.charged_off) == ("real_estate", "enforcement", True)
+    assert first.origination_date == date(2021, 4, 15)
+    assert first.debtor.startswith("D-") and len(first.debtor) == 14
+    assert len({loan.debtor for loan in loans.values()}) == 12
+    assert VaultRecord.objects.filter(loan__portfolio=draft).count() == 12
+
+
+def test_xlsx_with_the_sellers_own_headers_imports_through_the_mapping(draft, import_tape):
+    mapping = {"Contract No": "loan_id", "Debtor": "borrower_name", "ID number": "national_id", "Owed": "total_claim"}
+    theirs = {ours: mine for mine, ours in mapping.items()}
+    header = [theirs.get(column, column) for column in HEADER] + ["Seller notes"]
+    typed = []
+    for n in range(6):
+        row = loan_row(n)
+        cells: list[object] = []
+        for column in HEADER:
+            value = row[column]
+            if column.endswith("_date") and value:
+                cells.append(datetime.fromisoformat(value))
+            elif column in ("principal_balance", "total_claim", "origination_amount") and value:
+                cells.append(float(value))
+            elif column in ("days_past_due", "guarantors"):
+                cells.append(int(value))
+            elif column == "charged_off":
+                cells.append(value == "yes")
+            else:
+                cells.append(value or None)
+        typed.append([*cells, "call after 6pm"])
+    job = import_tape(draft, xlsx_upload(header, typed), mapping=mapping)
+    assert job.status == Status.SUCCEEDED, issues_of(job)
+    assert job.file_format == "xlsx" and job.loans_imported == 6
+
+    other = new_draft(draft.created_by, draft.seller, title="Same loans from CSV")
+    assert import_tape(other, csv_upload([loan_row(n) for n in range(6)])).status == Status.SUCCEEDED
+    ignore = {"id", "portfolio_id", "debtor"}
+    strip = lambda loans: [{k: v for k, v in loan.items() if k not in ignore} for loan in loans]  # noqa: E731
+    assert strip(loans_of(draft)) == strip(loans_of(other))
+
+
+DEFECTS = [
+    ({"loan_id": ""}, "loan_id", "required"),
+    ({"borrower_type": "alien"}, "borrower_type", "invalid_choice"),
+    ({"national_id": ""}, "national_id", "required"),
+    ({"origination_date": "2020-13-45"}, "origination_date", "bad_date"),
+    ({"principal_balance": "-5.00"}, "principal_balance", "negative"),
+    ({"total_claim": "12,3x"}, "total_claim", "bad_number"),
+    ({"accrued_interest": "1.234"}, "accrued_interest", "bad_number"),
+    ({"origination_amount": "1e40"}, "origination_amount", "out_of_range"),
+    ({"currency": "XYZ"}, "currency", "unknown_currency"),
+    ({"currency": "USD"}, "currency", "currency_mismatch"),
+    ({"days_past_due": "10", "default_date": "2026-01-01"}, "days_past_due", "dpd_inconsistent"),
+    ({"days_past_due": "12.5"}, "days_past_due", "bad_number"),
+    ({"days_past_due": "-3"}, "days_past_due", "negative"),
+    ({"last_payment_date": "2026-12-01"}, "last_payment_date", "after_cutoff"),
+    ({"interest_rate": "250"}, "interest_rate", "out_of_range"),
+    ({"region": "x" * 65}, "region", "too_long"),
+    ({"charged_off": "maybe"}, "charged_off", "invalid_choice"),
+    ({"charged_off": "no", "charge_off_date": "2026-01-01"}, "charged_off", "charge_off_inconsistent"),
+    ({"collateral_type": "none", "collateral_value": "100.00"}, "collateral_type", "collateral_inconsistent"),
+    ({"legal_status": "judgment", "case_number": ""}, "case_number", "required"),
+    ({"loan_id": "L-000000"}, "loan_id", "duplicate_loan_id"),
+]
+
+
+def test_every_problem_is_reported_once_with_row_and_column_and_nothing_is_imported(draft, import_tape, member):
+    rows = [loan_row(0)] + [loan_row(n, **change) for n, (change, _column, _code) in enumerate(DEFECTS, start=1)]
+    job = import_tape(draft, csv_upload(rows))
+    expected = {(row, column, code) for row, (_change, column, code) in enumerate(DEFECTS, start=3)}
+    assert job.status == Status.FAILED
+    assert issues_of(job) == expected
+    assert (job.error_count, job.rows_with_errors, job.rows_read, job.loans_imported) == (21, 21, 22, 0)
+    assert not Loan.objects.exists() and not VaultRecord.objects.exists()
+    duplicate = job.issues.get(code="duplicate_loan_id")
+    assert duplicate.message == "The same loan id is on row 2."
+
+    api = APIClient()
+    api.force_authenticate(member)
+    body = api.get(f"/api/v1/imports/{job.pk}/").json()
+    assert body["status"] == "failed" and body["error_count"] == 21
+    assert {(e["row"], e["column"], e["code"]) for e in body["errors"]} == expected
+    report = api.get(body["error_report_url"])
+    assert report["Content-Type"].startswith("text/csv")
+    lines = list(csv.reader(io.StringIO(report.content.decode())))
+    assert lines[0] == ["row", "column", "code", "message"]
+    assert {(int(row), column, code) for row, column, code, _message in lines[1:]} == expected
+
+
+def test_header_problems_stop_the_import(draft, import_tape):
+    header = [column for column in HEADER if column != "total_claim"] + ["loan_id"]
+    job = import_tape(draft, csv_upload([loan_row(1)], header=header))
+    assert job.status == Status.FAILED
+    assert issues_of(job) == {(1, "total_claim", "missing_column"), (1, "loan_id", "duplicate_column")}
+    empty = import_tape(draft, csv_upload([]))
+    assert issues_of(empty) == {(None, "", "empty_tape")}
+
+
+def test_a_bad_tape_leaves_the_previous_one_intact(draft, import_tape):
+    assert import_tape(draft, csv_upload([loan_row(n) for n in range(5)])).status == Status.SUCCEEDED
+    before, vault_before = loans_of(draft), list(VaultRecord.objects.values_list("loan_id", "ciphertext"))
+    figures_before = Portfolio.objects.get(pk=draft.pk).stats.total_claim
+    bad = [loan_row(n) for n in range(10, 200)] + [loan_row(200, total_claim="lots")]
+    job = import_tape(draft, csv_upload(bad))
+    assert job.status == Status.FAILED and issues_of(job) == {(192, "total_claim", "bad_number")}
+    assert loans_of(draft) == before
+    assert list(VaultRecord.objects.values_list("loan_id", "ciphertext")) == vault_before
+    assert Portfolio.objects.get(pk=draft.pk).stats.total_claim == figures_before
+
+
+def test_a_new_tape_replaces_the_old_one_whole(draft, import_tape):
+    import_tape(draft, csv_upload([loan_row(n) for n in range(5)]))
+    first_debtor = Loan.objects.get(portfolio=draft, loan_id="L-000001").debtor
+    job = import_tape(draft, csv_upload([loan_row(n) for n in range(1, 4)]))
+    assert job.status == Status.SUCCEEDED and job.loans_imported == 3
+    assert [loan["loan_id"] for loan in loans_of(draft)] == ["L-000001", "L-000002", "L-000003"]
+    assert Loan.objects.get(portfolio=draft, loan_id="L-000001").debtor == first_debtor  # pseudonyms are stable
+    assert VaultRecord.objects.count() == 3
+    assert Portfolio.objects.get(pk=draft.pk).stats.loan_count == 3
+
+
+def test_only_the_newest_upload_lands_and_only_while_the_listing_is_editable(draft, member):
+    first = loan_tape.loan_tape_upload(user=member, portfolio=draft, file=csv_upload([loan_row(1)]))
+    second = loan_tape.loan_tape_upload(user=member, portfolio=draft, file=csv_upload([loan_row(2)]))
+    assert loan_tape.loan_tape_import(job_id=first.pk).status == Status.FAILED
+    assert issues_of(first) == {(None, "", "superseded")}
+    services.portfolio_submit(user=member, portfolio=draft)
+    assert loan_tape.loan_tape_import(job_id=second.pk).status == Status.FAILED
+    assert issues_of(second) == {(None, "", "not_editable")}
+    assert not Loan.objects.exists()
+
+
+def test_running_a_finished_job_again_changes_nothing(draft, import_tape):
+    job = import_tape(draft, csv_upload([loan_row(n) for n in range(3)]))
+    ids = [loan["id"] for loan in loans_of(draft)]
+    assert loan_tape.loan_tape_import(job_id=job.pk).status == Status.SUCCEEDED
+    assert [loan["id"] for loan in loans_of(draft)] == ids
+
+
+def upload(api, portfolio, file, **data):
+    return api.post(f"/api/v1/portfolios/{portfolio.pk}/loan-tape/", {"file": file, **data}, format="multipart")
+
+
+def test_rest_upload_returns_a_job_to_poll(draft, member, django_capture_on_commit_callbacks):
+    api = APIClient()
+    api.force_authenticate(member)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(api, draft, csv_upload([loan_row(1)]), mapping='{"Contract": "loan_id"}')
+    assert response.status_code == 202, response.json()
+    assert response.json()["status"] == "queued" and response["Location"] == f"/api/v1/imports/{response.json()['id']}/"
+    job = api.get(response["Location"]).json()
+    assert (job["status"], job["progress"], job["loans_imported"], job["errors"]) == ("succeeded", 1.0, 1, [])
+
+
+def test_who_may_upload_and_when(draft, member, make_user, seller_org, staff):
+    outsider, viewer = make_user("outsider@example.com"), make_user("viewer@jade.example.com")
+    Membership.objects.create(user=viewer, organization=seller_org, role=Membership.Role.VIEWER)
+    api = APIClient()
+    assert upload(api, draft, csv_upload([loan_row(1)])).status_code == 401
+    api.force_authenticate(outsider)
+    assert upload(api, draft, csv_upload([loan_row(1)])).status_code == 404  # a draft is invisible to others
+    services.portfolio_submit(user=member, portfolio=draft)
+    services.portfolio_review(portfolio=draft, reviewer=staff, approve=True)
+    for user in (outsider, viewer):
+        api.force_authenticate(user)
+        refused = upload(api, draft, csv_upload([loan_row(1)]))
+        assert refused.status_code == 403 and refused.json()["code"] == "not_seller_member"
+    api.force_authenticate(member)
+    late = upload(api, draft, csv_upload([loan_row(1)]))
+    assert late.status_code == 409 and late.json()["code"] == "not_editable"
+    assert not LoanTapeImport.objects.exists()
+    job = LoanTapeImport.objects.create(
+        portfolio=draft, uploaded_by=member, file_name="t.csv", file_format="csv", file_size=1
+    )
+    api.force_authenticate(outsider)
+    assert api.get(f"/api/v1/imports/{job.pk}/").status_code == 404
+    assert api.get(f"/api/v1/imports/{job.pk}/errors.csv").status_code == 404
+
+
+def fake_workbook() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("readme.txt", "not a workbook")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "field"),
+    [
+        ("tape.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "file"),  # an image named .csv
+        ("tape.csv", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "file"),
+        ("tape.xlsx", b"loan_id,region\nL1,Zhejiang\n", "file"),  # a CSV named .xlsx
+        ("tape.xlsx", fake_workbook(), "file"),  # a ZIP that is no workbook
+        ("tape.txt", b"loan_id,region\nL1,Zhejiang\n", "file"),
+        ("tape.csv", b"", "file"),
+    ],
+)
+def test_bad_uploads_are_field_errors_and_store_nothing(draft, member, name, content, field):
+    api = APIClient()
+    api.force_authenticate(member)
+    response = upload(api, draft, SimpleUploadedFile(name, content))
+    assert response.status_code == 400 and response.json()["field"] == field, response.json()
+    assert not LoanTapeImport.objects.exists() and not private_files()
+
+
+def test_too_large_and_bad_mappings_are_refused(draft, member, settings):
+    api = APIClient()
+    api.force_authenticate(member)
+    settings.LOAN_TAPE_MAX_UPLOAD_BYTES = 1024 * 1024
+    big = csv_upload([loan_row(n) for n in range(5000)])
+    assert big.size > settings.LOAN_TAPE_MAX_UPLOAD_BYTES
+    response = upload(api, draft, big)
+    assert response.status_code == 400 and response.json()["field"] == "file"
+    assert "larger than 1 MB" in response.json()["message"]
+    for mapping in ('{"Contract": "contract_no"}', '{"A": "loan_id", "B": "loan_id"}', '["loan_id"]'):
+        bad = upload(api, draft, csv_upload([loan_row(1)]), mapping=mapping)
+        assert bad.status_code == 400 and bad.json()["field"] == "mapping", mapping
+    assert not LoanTapeImport.objects.exists() and not private_files()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_imports_with_moving_progress(live_server_url, make_user):
+    seller = Organization.objects.create(name="Lakeside Bank", kind=Organization.Kind.BANK)
+    user = make_user("seller@lakeside.example.com")
+    Membership.objects.create(user=user, organization=seller, role=Membership.Role.OWNER)
+    portfolio = new_draft(user, seller)
+    _token, key = account_services.api_token_create(user=user, name="tape robot")
+    tape = csv_upload([loan_row(n) for n in range(int(loan_tape.BATCH_ROWS * 2.5))])
+    with httpx.Client(base_url=live_server_url, headers={"Authorization": f"Token {key}"}, timeout=30) as api:
+        started = api.post(
+            f"/api/v1/portfolios/{portfolio.pk}/loan-tape/", files={"file": ("tape.csv", tape.read(), "text/csv")}
+        )
+        assert started.status_code == 202, started.text
+        seen, deadline = [], time.monotonic() + 120
+        while time.monotonic() < deadline:
+            job = api.get(started.headers["Location"]).json()
+            seen.append(job["progress"])
+            if job["status"] in ("succeeded", "failed"):
+                break
+            time.sleep(0.05)
+    assert job["status"] == "succeeded" and job["loans_imported"] == int(loan_tape.BATCH_ROWS * 2.5), job
+    assert any(0 < progress < 1 for progress in seen), seen
+    assert seen == sorted(seen)
+    assert Loan.objects.filter(portfolio=portfolio).count() == job["loans_imported"]
+    assert not ImportIssue.objects.exists()
