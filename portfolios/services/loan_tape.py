@@ -33,8 +33,9 @@ BATCH_ROWS = 20_000  # rows per COPY; progress is saved between batches
 STAGING = "loan_tape_staging"
 LOAN_COLUMNS = [name for name, column in tape.COLUMNS.items() if not column.pii]
 STAGED_COLUMNS = ["row_no", "has_error", "debtor", "title_hash", "pii", *LOAN_COLUMNS]
-# Statuses whose loans are on sale or sold: a debt in one of them cannot be listed again.
-TITLE_HELD = sorted(rules.PUBLIC - {Portfolio.Status.UNSOLD})
+# A listing holds the title to its debts while listed (approved, in auction, or unsold and free to go back to
+# auction) and once sold; only drafts, listings under review and withdrawn ones leave the debt free to list.
+TITLE_HELD = sorted(rules.PUBLIC)
 
 
 def loan_tape_upload(
@@ -255,7 +256,7 @@ class _Import:
             {
                 "repeated": _("The same loan id is on row %s."),
                 "listed": _(
-                    "This debt (same debtor, origination date and amount) is in another listing on sale or sold."
+                    "This debt (same debtor, origination date and amount) is in another listing that is listed or sold."
                 ),
                 "portfolio": self.portfolio.pk,
                 "held": TITLE_HELD,
