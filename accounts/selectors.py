@@ -76,8 +76,8 @@ def classification_latest(*, user: User) -> InvestorClassification | None:
     return user.classifications.order_by("-submitted_at").first()
 
 
-def is_related_party(*, user: User, seller: Organization) -> bool:
-    return RelatedPartyFlag.objects.filter(user=user, seller=seller).exists()
+def is_related_party(*, user: User, seller_id: int) -> bool:
+    return RelatedPartyFlag.objects.filter(user=user, seller_id=seller_id).exists()
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     Services raise Django's ValidationError and DomainError; views need not translate them.
     """
     if isinstance(exc, DomainError):
-        return Response({"code": exc.code, "message": exc.message}, status=exc.http_status)
+        return Response({"code": exc.code, "message": exc.message, **exc.extra}, status=exc.http_status)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     if isinstance(exc, Http404):

@@ -122,6 +122,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "healthcheck-heartbeat": {"task": "marketplace.tasks.heartbeat", "schedule": timedelta(seconds=30)},
+    # The guarantee behind closing on time (ETA tasks only make it prompt): opens and closes every due auction.
+    "auctions-sweep": {
+        "task": "auctions.tasks.auctions_sweep",
+        "schedule": timedelta(seconds=env.float("AUCTION_SWEEP_SECONDS", default=1.0)),
+        "options": {"expires": 10},
+    },
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -232,6 +238,12 @@ KNOWLEDGE_TEST_ATTEMPTS_PER_DAY = env.int("KNOWLEDGE_TEST_ATTEMPTS_PER_DAY", def
 RETAIL_EXPOSURE_CURRENCY = "CNY"
 RETAIL_EXPOSURE_LIMIT = Decimal(env.str("RETAIL_EXPOSURE_LIMIT", default="500000.00"))
 RETAIL_EXPOSURE_NET_WORTH_SHARE = Decimal(env.str("RETAIL_EXPOSURE_NET_WORTH_SHARE", default="0.10"))
+
+# --- Auctions -------------------------------------------------------------------------------------
+AUCTION_DEFAULT_DEPOSIT_SHARE = Decimal("0.10")  # of the starting price; at most 20 % (a database constraint)
+# Bids one buyer may place on one auction per window (API clients included); the rest get `rate_limited`.
+BID_RATE_LIMIT = env.int("BID_RATE_LIMIT", default=20)
+BID_RATE_WINDOW_SECONDS = env.int("BID_RATE_WINDOW_SECONDS", default=10)
 
 # --- Portfolios -----------------------------------------------------------------------------------
 # Loan tapes: largest upload, and how many problems a failed import keeps (it counts them all).

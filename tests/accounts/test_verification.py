@@ -197,7 +197,7 @@ def test_suspension_and_related_party_flags_are_decisions(make_user, staff, sell
     user.refresh_from_db()
     assert user.is_suspended
     services.related_party_flag(user=user, seller=seller_org, relation="debtor", note="Spouse of a debtor", actor=staff)
-    assert selectors.is_related_party(user=user, seller=seller_org)
+    assert selectors.is_related_party(user=user, seller_id=seller_org.pk)
     assert list(AccountDecision.objects.filter(user=user).values_list("kind", flat=True).order_by("created_at")) == [
         "suspended",
         "related_party_flagged",

@@ -1,0 +1,36 @@
+"""Auction events to every watcher: each event is serialized once and published on the auction's Redis channel
+after the transaction that wrote it commits (the WebSocket servers subscribe and forward)."""
+
+import json
+import logging
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+_client: redis.Redis | None = None
+
+
+def channel(auction_id: int) -> str:
+    return f"auction:{auction_id}"
+
+
+def _redis() -> redis.Redis:
+    global _client
+    if _client is None:
+        _client = redis.Redis.from_url(settings.REDIS_URL)
+    return _client
+
+
+def publish(auction_id: int, event: dict[str, Any]) -> None:
+    """Best effort: a lost message is recovered by clients from the `seq` gap (the event is in the database)."""
+    try:
+        _redis().publish(channel(auction_id), json.dumps(event, separators=(",", ":")))
+    except redis.RedisError:
+        log.warning("auction %s event %s not broadcast; clients will resync", auction_id, event.get("seq"))
+
+
+def on_commit(auction_id: int, event: dict[str, Any]) -> None:
+    transaction.on_commit(lambda: publish(auction_id, event))

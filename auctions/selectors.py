@@ -1,0 +1,135 @@
+"""Read queries about auctions for the API, pages, consumers and the buyer-protection checks."""
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from auctions.models import Auction, AuctionEvent, Bid, Participant
+from marketplace.money import text
+from payments import selectors as payment_selectors
+
+
+def iso(moment: datetime | None) -> str | None:
+    """The API's form of a time: ISO 8601 in UTC with `Z`."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def auction_list(*, filters: Mapping[str, str | None] | None = None) -> QuerySet[Auction]:
+    """Public auctions (cancelled ones too: buyers may have watched them), soonest closing first."""
+    filters = filters or {}
+    auctions = Auction.objects.select_related("portfolio", "portfolio__seller")
+    if status := filters.get("status"):
+        auctions = auctions.filter(status=status)
+    if auction_format := filters.get("format"):
+        auctions = auctions.filter(format=auction_format)
+    if ending_before := filters.get("ending_before"):
+        auctions = auctions.filter(closes_at__lt=ending_before)
+    return auctions.order_by("closes_at", "pk")
+
+
+def auction_get(*, auction_id: int) -> Auction:
+    return Auction.objects.select_related("portfolio", "portfolio__seller", "leader").get(pk=auction_id)
+
+
+def alias_of(*, auction: Auction, user_id: int | None) -> str | None:
+    if user_id is None:
+        return None
+    number = Participant.objects.filter(auction=auction, user_id=user_id).values_list("number", flat=True).first()
+    return None if number is None else f"Bidder {number}"
+
+
+def snapshot(*, auction: Auction, user: User | None = None) -> dict[str, Any]:
+    """The auction as every client sees it (`reserve_met`, never the reserve), plus the viewer's own position."""
+    hidden = auction.is_sealed and auction.status in Auction.OPEN
+    viewer = user if user is not None and user.is_authenticated else None
+    data: dict[str, Any] = {
+        "id": auction.pk,
+        "portfolio": auction.portfolio_id,
+        "title": auction.portfolio.title,
+        "format": auction.format,
+        "round": auction.round,
+        "status": auction.status,
+        "result": auction.result or None,
+        "currency": auction.currency,
+        "starts_at": iso(auction.starts_at),
+        "ends_at": iso(auction.ends_at),
+        "closes_at": iso(auction.closes_at),
+        "server_time": iso(timezone.now()),
+        "seq": auction.seq,
+        "starting_price": text(auction.starting_price),
+        "current_price": None if hidden else text(auction.current_price),
+        "min_next_bid": None if hidden else text(auction.min_next_bid),
+        "bid_count": None if hidden else auction.bid_count,
+        "leader": None if hidden else alias_of(auction=auction, user_id=auction.leader_id),
+        "reserve_met": None
+        if hidden
+        else auction.current_price is not None and auction.current_price >= auction.reserve_price,
+        "final_price": text(auction.final_price),
+        "deposit_amount": text(auction.deposit_amount),
+        "soft_close_window_seconds": int(auction.soft_close_window.total_seconds()),
+        "soft_close_extension_seconds": int(auction.soft_close_extension.total_seconds()),
+        "deposit_status": None,
+        "leading": False,
+        "your_alias": None,
+        "your_proxy_max": None,
+        "your_sealed_bid": None,
+    }
+    if viewer is not None:
+        participant = Participant.objects.filter(auction=auction, user=viewer).first()
+        data["deposit_status"] = payment_selectors.deposit_status(user=viewer, auction_id=auction.pk)
+        data["leading"] = not hidden and auction.leader_id == viewer.pk
+        if participant is not None:
+            data["your_alias"] = participant.alias
+            data["your_proxy_max"] = text(participant.proxy_max)
+            data["your_sealed_bid"] = text(participant.sealed_amount)
+    return data
+
+
+def bid_list(*, auction: Auction) -> QuerySet[Bid]:
+    """The public ledger (empty while a sealed auction runs), with voided bids marked."""
+    return auction.bids.select_related("participant", "void").order_by("seq")
+
+
+def event_list(*, auction: Auction, since_seq: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+    """Event payloads after `since_seq`, in order, as they were broadcast."""
+    events = AuctionEvent.objects.filter(auction=auction, seq__gt=since_seq).order_by("seq")[:limit]
+    return [event.payload for event in events]
+
+
+def open_commitments(*, user: User, excluding_auction_id: int | None = None) -> Decimal:
+    """A buyer's money at stake, per auction the larger of: the position they lead or won and have not paid for
+    (a proxy maximum counts in full), their sealed bid, or a deposit on hold. The one definition of exposure."""
+    stakes: dict[int, Decimal] = {}
+
+    def stake(auction_id: int, amount: Decimal | None) -> None:
+        if amount is not None:
+            stakes[auction_id] = max(stakes.get(auction_id, Decimal(0)), amount)
+
+    leading = Auction.objects.filter(leader=user).filter(
+        Q(status=Auction.Status.LIVE) | Q(status=Auction.Status.CLOSED, result=Auction.Result.SOLD)
+    )
+    for auction_id, price in leading.values_list("pk", "current_price"):
+        stake(auction_id, price)
+    for row in Participant.objects.filter(user=user, auction__status__in=Auction.OPEN).values(
+        "auction_id", "proxy_max", "sealed_amount", "auction__leader_id"
+    ):
+        if row["auction__leader_id"] == user.pk:
+            stake(row["auction_id"], row["proxy_max"])
+        stake(row["auction_id"], row["sealed_amount"])
+    for source in (payment_selectors.held_deposits(user=user), payment_selectors.unpaid_settlements(user=user)):
+        for auction_id, amount in source.items():
+            stake(auction_id, amount)
+    stakes.pop(excluding_auction_id, None)  # type: ignore[arg-type]
+    return sum(stakes.values(), Decimal(0))
+
+
+def own_stake(*, user: User, auction: Auction) -> Decimal:
+    """What the buyer already has at stake in this auction (so a raise only adds the difference)."""
+    return open_commitments(user=user) - open_commitments(user=user, excluding_auction_id=auction.pk)

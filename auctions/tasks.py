@@ -1,0 +1,20 @@
+"""Celery adapters for the auction lifecycle: each takes an id, calls a service and is safe to run again."""
+
+from celery import shared_task
+
+from auctions import services
+
+
+@shared_task(ignore_result=True, acks_late=True, time_limit=60)
+def auction_open(auction_id: int) -> bool:
+    return services.auction_open(auction_id=auction_id)
+
+
+@shared_task(ignore_result=True, acks_late=True, time_limit=60)
+def auction_close(auction_id: int) -> bool:
+    return services.auction_close(auction_id=auction_id)
+
+
+@shared_task(ignore_result=True, time_limit=300)
+def auctions_sweep() -> tuple[int, int]:
+    return services.auctions_sweep()

@@ -1,0 +1,28 @@
+"""What other apps may ask about money: a buyer's deposit on an auction and their money at stake."""
+
+from decimal import Decimal
+
+from accounts.models import User
+from payments.models import Deposit, Settlement
+
+
+def deposit_status(*, user: User, auction_id: int) -> str | None:
+    """The buyer's latest deposit status on the auction (`held` lets them bid), or None if they never posted one."""
+    return (
+        Deposit.objects.filter(user=user, auction_id=auction_id)
+        .order_by("-created_at", "-pk")
+        .values_list("status", flat=True)
+        .first()
+    )
+
+
+def held_deposits(*, user: User) -> dict[int, Decimal]:
+    """Deposit amounts the buyer has on hold, by auction id."""
+    rows = Deposit.objects.filter(user=user, status=Deposit.Status.HELD).values_list("auction_id", "amount")
+    return dict(rows)
+
+
+def unpaid_settlements(*, user: User) -> dict[int, Decimal]:
+    """Hammer prices of auctions the buyer won and has not paid for yet, by auction id (the whole stake is open)."""
+    rows = Settlement.objects.filter(buyer=user, status__in=Settlement.UNPAID).values_list("auction_id", "hammer_price")
+    return dict(rows)
