@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Organization, RiskWarning, User
 from tests import processes
+from tests.factories import Market
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
@@ -116,3 +117,9 @@ def risk_warning(db: None) -> RiskWarning:
     text = (Path(settings.BASE_DIR) / "accounts" / "data" / "risk_warning.txt").read_text(encoding="utf-8")
     warning, _created = RiskWarning.objects.get_or_create(version="2026-11", defaults={"body": text})
     return warning
+
+
+@pytest.fixture
+def market(make_user: Any, risk_warning: RiskWarning) -> Market:
+    """A seller with a trader, and factories for portfolios, auctions and buyers in any state."""
+    return Market(make_user, risk_warning)

@@ -172,6 +172,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    "URL_FORMAT_OVERRIDE": None,  # `?format=` is the auction-format filter of API.md, not a renderer switch
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "marketplace.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [

@@ -1,10 +1,9 @@
-"""Factories for auction tests: a seller with an approved portfolio, auctions, and buyers in any state."""
+"""Factories for the market: a seller with approved portfolios, auctions, and buyers in any verification state."""
 
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from django.utils import timezone
 
 from accounts.models import (
@@ -114,8 +113,3 @@ class Market:
         return Deposit.objects.create(
             auction=auction, user=user, amount=auction.deposit_amount, currency=auction.currency, status=status
         )
-
-
-@pytest.fixture
-def market(make_user: Any, risk_warning: RiskWarning) -> Market:
-    return Market(make_user, risk_warning)

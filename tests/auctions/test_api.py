@@ -1,0 +1,173 @@
+"""The auction REST contract: snapshot, ledger, bids with their error codes, proxy bids, events, setup."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from auctions.models import Auction, AuctionEvent, Bid
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def lot(market):
+    return market.auction(reserve_price="15000.00")
+
+
+@pytest.fixture
+def alice(market, lot):
+    return market.buyer("alice", deposit_on=lot)
+
+
+def client_for(user=None):
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+def bid(client, auction_id, body, **headers):
+    return client.post(
+        f"/api/v1/auctions/{auction_id}/bids/",
+        data=body if isinstance(body, str) else json.dumps(body),
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def test_snapshot_has_the_contract_fields_and_never_the_reserve(lot):
+    response = client_for().get(f"/api/v1/auctions/{lot.pk}/")
+    assert response.status_code == 200
+    body = response.json()
+    for field in ("status", "format", "current_price", "min_next_bid", "bid_count", "closes_at", "server_time", "seq"):
+        assert field in body
+    assert body["reserve_met"] is False and body["deposit_amount"] == "1000.00"
+    assert body["server_time"].endswith("Z") and body["min_next_bid"] == "10000.00"
+    assert "15000" not in response.content.decode()
+
+
+def test_a_bid_returns_201_with_the_bid_and_the_new_snapshot(lot, alice):
+    response = bid(client_for(alice), lot.pk, {"amount": "10000.00"})
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["bid"]["amount"] == "10000.00" and body["bid"]["bidder"] == "Bidder 1"
+    assert body["auction"]["leading"] is True and body["auction"]["current_price"] == "10000.00"
+    assert body["auction"]["deposit_status"] == "held"
+    ledger = client_for().get(f"/api/v1/auctions/{lot.pk}/bids/").json()["results"]
+    assert [(b["seq"], b["amount"], b["bidder"], b["kind"]) for b in ledger] == [(2, "10000.00", "Bidder 1", "manual")]
+    assert "alice" not in json.dumps(ledger)
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"amount": "-1"}, 400, "invalid_amount"),
+        ({"amount": "1e9999"}, 400, "invalid_amount"),
+        ({"amount": "12.345"}, 400, "invalid_amount"),
+        ({"amount": "NaN"}, 400, "invalid_amount"),
+        ({"amount": "Infinity"}, 400, "invalid_amount"),
+        ({"amount": ""}, 400, "invalid_amount"),
+        ({"amount": 10000}, 400, "invalid_amount"),
+        ({"amount": 10000.5}, 400, "invalid_amount"),
+        ({"amount": None}, 400, "invalid_amount"),
+        ({}, 400, "invalid_amount"),
+        ({"amount": "1,000.00"}, 400, "invalid_amount"),
+        ({"amount": "99999999999999999999.00"}, 400, "invalid_amount"),
+        ({"amount": "9999.99"}, 409, "too_low"),
+        ("[1, 2]", 400, "invalid"),
+        ("{not json", 400, "parse_error"),
+        ({"amount": "10000.00", "padding": "x" * 5000}, 413, "payload_too_large"),
+    ],
+)
+def test_bad_bids_are_4xx_with_the_right_code_and_write_nothing(lot, alice, body, status, code):
+    response = bid(client_for(alice), lot.pk, body)
+    assert (response.status_code, response.json()["code"]) == (status, code)
+    assert response.json()["message"]
+    assert not Bid.objects.exists() and not AuctionEvent.objects.filter(kind="bid").exists()
+
+
+def test_too_low_carries_the_minimum(lot, alice):
+    response = bid(client_for(alice), lot.pk, {"amount": "9999.99"})
+    assert response.json()["min_next_bid"] == "10000.00"
+
+
+def test_unknown_auction_closed_auction_and_anonymous_bids(lot, alice):
+    assert bid(client_for(alice), 999999, {"amount": "10000.00"}).json()["code"] == "not_found"
+    assert bid(client_for(), lot.pk, {"amount": "10000.00"}).status_code in (401, 403)
+    now = timezone.now()
+    Auction.objects.filter(pk=lot.pk).update(closes_at=now, ends_at=now)
+    response = bid(client_for(alice), lot.pk, {"amount": "10000.00"})
+    assert (response.status_code, response.json()["code"]) == (409, "auction_closed")
+    assert not Bid.objects.exists()
+
+
+def test_a_replayed_idempotency_key_returns_the_first_result(lot, alice):
+    client = client_for(alice)
+    first = bid(client, lot.pk, {"amount": "10000.00"}, **{"Idempotency-Key": "3f1c"})
+    again = bid(client, lot.pk, {"amount": "10000.00"}, **{"Idempotency-Key": "3f1c"})
+    assert first.status_code == again.status_code == 201
+    assert first.json()["bid"] == again.json()["bid"] and again.json()["replayed"] is True
+    assert Bid.objects.count() == 1
+
+
+def test_proxy_bid_and_events_since_seq(market, lot, alice):
+    bob = market.buyer("bob", deposit_on=lot)
+    response = client_for(alice).put(
+        f"/api/v1/auctions/{lot.pk}/proxy-bid/", data={"max_amount": "20000.00"}, format="json"
+    )
+    assert response.status_code == 200 and response.json()["auction"]["your_proxy_max"] == "20000.00"
+    bid(client_for(bob), lot.pk, {"amount": "12000.00"})
+    events = client_for().get(f"/api/v1/auctions/{lot.pk}/events/?since_seq=1").json()["events"]
+    assert [e["seq"] for e in events] == [2, 3, 4]
+    assert [(e["type"], e["amount"], e["kind"]) for e in events] == [
+        ("bid", "10000.00", "proxy"),
+        ("bid", "12000.00", "manual"),
+        ("bid", "12100.00", "proxy"),
+    ]
+    snapshot = client_for(bob).get(f"/api/v1/auctions/{lot.pk}/").json()
+    assert snapshot["leading"] is False and snapshot["leader"] == "Bidder 1" and snapshot["reserve_met"] is False
+    assert client_for().get(f"/api/v1/auctions/{lot.pk}/events/?since_seq=x").status_code == 400
+
+
+def test_the_seller_sets_up_an_auction_and_bad_setups_name_the_field(market):
+    portfolio = market.portfolio()
+    now = timezone.now()
+    good = {
+        "portfolio": portfolio.pk,
+        "starts_at": (now + timedelta(hours=1)).isoformat(),
+        "ends_at": (now + timedelta(days=2)).isoformat(),
+        "starting_price": "500000.00",
+        "reserve_price": "600000.00",
+    }
+    client = client_for(market.trader)
+    for change, field in [
+        ({"ends_at": now.isoformat()}, "ends_at"),
+        ({"reserve_price": "400000.00"}, "reserve_price"),
+        ({"deposit_amount": "100000.01"}, "deposit_amount"),
+        ({"starting_price": "-5"}, "starting_price"),
+        ({"increment_table": [["x", "1"]]}, "increment_table"),
+    ]:
+        response = client.post("/api/v1/auctions/", data={**good, **change}, format="json")
+        assert (response.status_code, response.json()["field"]) == (400, field), change
+    response = client.post("/api/v1/auctions/", data=good, format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["deposit_amount"], body["status"], body["min_next_bid"]) == ("50000.00", "scheduled", "500000.00")
+    again = client.post("/api/v1/auctions/", data=good, format="json")
+    assert (again.status_code, again.json()["code"]) == (409, "portfolio_not_approved")
+    stranger = market.buyer("stranger")
+    other = market.portfolio()
+    response = client_for(stranger).post("/api/v1/auctions/", data={**good, "portfolio": other.pk}, format="json")
+    assert (response.status_code, response.json()["code"]) == (403, "not_seller_member")
+
+
+def test_list_filters(market):
+    english = market.auction()
+    sealed = market.auction(format="sealed")
+    ids = lambda query: [a["id"] for a in client_for().get(f"/api/v1/auctions/?{query}").json()["results"]]  # noqa: E731
+    assert ids("format=sealed") == [sealed.pk]
+    assert set(ids("status=scheduled")) == {english.pk, sealed.pk}
+    assert ids("status=closed") == []
