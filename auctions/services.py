@@ -12,7 +12,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,6 +29,8 @@ from portfolios import services as portfolio_services
 from portfolios.models import Portfolio
 
 MAX_ROUND_DISCOUNT = Decimal("0.20")
+# The auction columns a bid, an opening or a proxy may change (saved without rewriting the rest of the row).
+CHANGING = ["status", "seq", "current_price", "leader", "leader_since", "min_next_bid", "bid_count", "closes_at"]
 ETA_HORIZON = timedelta(hours=1)  # longer ETAs outlive the broker's visibility timeout; the sweep covers them
 
 
@@ -246,13 +248,17 @@ def _check_buyer(*, user: User, auction: Auction, stake: Decimal) -> None:
         )
 
 
-def _participant(auction: Auction, user: User) -> Participant:
-    """The buyer's seat in the auction, numbered in order of arrival (under the auction's lock)."""
-    participant = Participant.objects.filter(auction=auction, user=user).first()
-    if participant is None:
+def _seats(auction: Auction, user: User) -> dict[int, Participant]:
+    """The bidder's seat (created on their first bid, numbered in order of arrival) and every seat with a proxy
+    maximum, by user id; under the auction's lock."""
+    seats = {
+        seat.user_id: seat
+        for seat in Participant.objects.filter(auction=auction).filter(Q(user=user) | Q(proxy_max__isnull=False))
+    }
+    if user.pk not in seats:
         number = Participant.objects.filter(auction=auction).count() + 1
-        participant = Participant.objects.create(auction=auction, user=user, number=number)
-    return participant
+        seats[user.pk] = Participant.objects.create(auction=auction, user=user, number=number)
+    return seats
 
 
 def _replay(*, user: User, auction_id: int, request_key: str) -> BidOutcome | None:
@@ -283,10 +289,9 @@ def _rate_limit(*, user: User, auction_id: int) -> None:
 
 
 def _prepare(*, user: User, auction_id: int) -> Auction:
-    """Checks that need no lock, so refusals never queue behind it; retail buyers' own row is locked so that
-    their exposure across auctions is checked against a stable total."""
-    if account_selectors.exposure_cap(user=user) is not None:
-        User.objects.select_for_update().filter(pk=user.pk).first()
+    """Checks that need no lock, so refusals never queue behind it. The buyer's own row is locked first, so that
+    their exposure across auctions is checked against a stable total (always user, then auction: no deadlock)."""
+    User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
     try:
         auction = Auction.objects.select_related("portfolio").get(pk=auction_id)
     except Auction.DoesNotExist:
@@ -305,11 +310,8 @@ def bid_place(*, user: User, auction_id: int, amount: object, request_key: str =
     _rate_limit(user=user, auction_id=auction_id)
     with transaction.atomic():
         auction = _prepare(user=user, auction_id=auction_id)
-        stake = value
-        participant = Participant.objects.filter(auction=auction, user=user).first()
-        if participant is not None and participant.proxy_max is not None:
-            stake = max(stake, participant.proxy_max)
-        _check_buyer(user=user, auction=auction, stake=stake)
+        proxy = Participant.objects.filter(auction=auction, user=user).values_list("proxy_max", flat=True).first()
+        _check_buyer(user=user, auction=auction, stake=max(value, proxy or value))
         locked = _locked(auction_id)
         locked.portfolio = auction.portfolio
         now = timezone.now()
@@ -318,20 +320,20 @@ def bid_place(*, user: User, auction_id: int, amount: object, request_key: str =
         if replayed := _replay(user=user, auction_id=auction_id, request_key=request_key):
             transaction.set_rollback(True)
             return replayed
-        participant = _participant(locked, user)
+        seats = _seats(locked, user)
+        bids: list[Bid] = []
         if locked.is_sealed:
-            _sealed_bid(locked, participant, value, now)
-            bids: list[Bid] = []
+            _sealed_bid(locked, seats[user.pk], value, now)
         else:
-            english = _english(locked)
+            english = _english(locked, seats)
             try:
                 placed = english.bid(user.pk, value, now)
             except rules.RejectedError as rejected:
                 raise _rejection(rejected, locked) from None
-            bids = _record(locked, english, placed, now=now, request_key=request_key, events=events)
+            bids = _record(locked, english, placed, seats, now=now, request_key=request_key, events=events)
             events += _extend_if_late(locked, now)
         AuctionEvent.objects.bulk_create(events)
-        locked.save()
+        locked.save(update_fields=CHANGING)
     return BidOutcome(auction=locked, bids=bids)
 
 
@@ -350,21 +352,22 @@ def proxy_bid_set(*, user: User, auction_id: int, max_amount: object) -> BidOutc
         now = timezone.now()
         events = _open_if_due(locked, now)
         _require_open(locked, now)
-        participant = _participant(locked, user)
+        seats = _seats(locked, user)
+        participant = seats[user.pk]
         if participant.proxy_max == value:
             return BidOutcome(auction=locked, replayed=True)
-        english = _english(locked, with_ledger=True)
+        english = _english(locked, seats, with_ledger=True)
         try:
             placed = english.set_maximum(user.pk, value, now)
         except rules.RejectedError as rejected:
             raise _rejection(rejected, locked) from None
         participant.proxy_max, participant.proxy_set_at = value, now
         participant.save(update_fields=["proxy_max", "proxy_set_at"])
-        bids = _record(locked, english, placed, now=now, events=events)
+        bids = _record(locked, english, placed, seats, now=now, events=events)
         if bids:
             events += _extend_if_late(locked, now)
         AuctionEvent.objects.bulk_create(events)
-        locked.save()
+        locked.save(update_fields=CHANGING)
     return BidOutcome(auction=locked, bids=bids)
 
 
@@ -379,12 +382,9 @@ def _rejection(rejected: rules.RejectedError, auction: Auction) -> AuctionError:
     )
 
 
-def _english(auction: Auction, *, with_ledger: bool = False) -> rules.English:
+def _english(auction: Auction, seats: dict[int, Participant], *, with_ledger: bool = False) -> rules.English:
     """The rules' view of an English auction, loaded under its lock (each bidder's best bid only when asked: only
     a leader raising their maximum needs it)."""
-    proxies = Participant.objects.filter(auction=auction, proxy_max__isnull=False).values_list(
-        "user_id", "proxy_max", "proxy_set_at"
-    )
     shown = {}
     if with_ledger:
         best = auction.bids.filter(void__isnull=True).values("bidder_id").annotate(best=Max("amount"))
@@ -396,7 +396,9 @@ def _english(auction: Auction, *, with_ledger: bool = False) -> rules.English:
         leader=auction.leader_id,
         leader_since=auction.leader_since,
         maxima={
-            user_id: rules.Maximum(cast(Decimal, amount), cast(datetime, since)) for user_id, amount, since in proxies
+            seat.user_id: rules.Maximum(seat.proxy_max, cast(datetime, seat.proxy_set_at))
+            for seat in seats.values()
+            if seat.proxy_max is not None
         },
     )
 
@@ -405,6 +407,7 @@ def _record(
     auction: Auction,
     english: rules.English,
     placed: Iterable[rules.Placed],
+    seats: dict[int, Participant],
     *,
     now: datetime,
     events: list[AuctionEvent],
@@ -414,7 +417,6 @@ def _record(
     placed = list(placed)
     if not placed:
         return []
-    seats = {p.user_id: p for p in Participant.objects.filter(auction=auction, user_id__in={b.bidder for b in placed})}
     bids = []
     for entry in placed:
         auction.bid_count += 1

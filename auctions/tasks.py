@@ -5,16 +5,16 @@ from celery import shared_task
 from auctions import services
 
 
-@shared_task(ignore_result=True, acks_late=True, time_limit=60)
+@shared_task(ignore_result=True, acks_late=True, soft_time_limit=50, time_limit=60)
 def auction_open(auction_id: int) -> bool:
     return services.auction_open(auction_id=auction_id)
 
 
-@shared_task(ignore_result=True, acks_late=True, time_limit=60)
+@shared_task(ignore_result=True, acks_late=True, soft_time_limit=50, time_limit=60)
 def auction_close(auction_id: int) -> bool:
     return services.auction_close(auction_id=auction_id)
 
 
-@shared_task(ignore_result=True, time_limit=300)
+@shared_task(ignore_result=True)
 def auctions_sweep() -> tuple[int, int]:
     return services.auctions_sweep()
