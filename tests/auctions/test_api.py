@@ -2,6 +2,7 @@
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -171,3 +172,29 @@ def test_list_filters(market):
     assert ids("format=sealed") == [sealed.pk]
     assert set(ids("status=scheduled")) == {english.pk, sealed.pk}
     assert ids("status=closed") == []
+
+
+def test_staff_cancel_and_void_in_admin_with_a_reason(client, market, lot, alice, make_user):
+    bob = market.buyer("bob", deposit_on=lot)
+    bid(client_for(alice), lot.pk, {"amount": "10000.00"})
+    bid(client_for(bob), lot.pk, {"amount": "11000.00"})
+    staff = make_user("staff@example.com", is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    top = Bid.objects.get(amount="11000.00")
+    asked = client.post("/admin/auctions/bid/", {"action": "void_bid", "_selected_action": [top.pk]})
+    assert b"reason" in asked.content and not hasattr(Bid.objects.get(pk=top.pk), "void")
+    client.post(
+        "/admin/auctions/bid/",
+        {"action": "void_bid", "_selected_action": [top.pk], "apply": "1", "reason": "bidder is the seller's cousin"},
+    )
+    lot.refresh_from_db()
+    assert (lot.current_price, lot.leader) == (Decimal("10000.00"), alice)
+    assert Bid.objects.get(pk=top.pk).void.reason == "bidder is the seller's cousin"
+    client.post(
+        "/admin/auctions/auction/",
+        {"action": "cancel_auction", "_selected_action": [lot.pk], "apply": "1", "reason": "tape was wrong"},
+    )
+    lot.refresh_from_db()
+    assert (lot.status, lot.cancel_reason) == ("cancelled", "tape was wrong")
+    page = client.get(f"/admin/auctions/auction/{lot.pk}/change/")
+    assert page.status_code == 200 and b"cancelled" in page.content
