@@ -104,11 +104,12 @@ def artifacts() -> Path:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests are marked `e2e` and run last, after the quick ones have had their say."""
+    """Quick tests first; then those that share the session's live server and worker (tests that need *no* worker
+    must run before it starts); browser tests, marked `e2e`, last."""
     for item in items:
         if "/e2e/" in str(item.path):
             item.add_marker(pytest.mark.e2e)
-    items.sort(key=lambda item: "/e2e/" in str(item.path))
+    items.sort(key=lambda item: ("/e2e/" in str(item.path), "live_server_url" in getattr(item, "fixturenames", ())))
 
 
 @pytest.fixture

@@ -114,3 +114,14 @@ def celery_worker(**env: str) -> Iterator[subprocess.Popen[bytes]]:
         yield process
     finally:
         stop(process)
+
+
+@contextmanager
+def celery_beat(schedule_dir: str, **env: str) -> Iterator[subprocess.Popen[bytes]]:
+    """The one beat process (the auction sweep runs every AUCTION_SWEEP_SECONDS)."""
+    argv = [str(BIN / "celery"), "-A", "marketplace", "beat", "-l", "warning", "-s", f"{schedule_dir}/beat-schedule"]
+    process = subprocess.Popen(argv, cwd=ROOT, env=process_env(**env))
+    try:
+        yield process
+    finally:
+        stop(process)

@@ -62,7 +62,11 @@ def test_related_parties_and_suspended_users_are_blocked(market, make_user):
     related, suspended = market.buyer("related"), market.buyer("suspended")
     staff = make_user("staff@example.com", is_staff=True)
     RelatedPartyFlag.objects.create(
-        user=related, seller=market.seller, relation=RelatedPartyFlag.Relation.DEBTOR, note="guarantor", flagged_by=staff
+        user=related,
+        seller=market.seller,
+        relation=RelatedPartyFlag.Relation.DEBTOR,
+        note="guarantor",
+        flagged_by=staff,
     )
     suspended.is_suspended = True
     suspended.save()

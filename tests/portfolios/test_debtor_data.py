@@ -1,6 +1,7 @@
 """Debtor data: encrypted at rest, never in an API response, released to the settled buyer only; one title per debt."""
 
 import base64
+import hmac
 import json
 import os
 import secrets
@@ -9,6 +10,7 @@ import sys
 
 import pytest
 from cryptography.exceptions import InvalidTag
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -87,12 +89,20 @@ def test_the_vault_holds_ciphertext_bound_to_its_loan(listed):
         assert all(value.encode() not in blob for blob in stored)
         assert value not in loan_rows
     first, second = VaultRecord.objects.select_related("loan").order_by("loan__loan_id")[:2]
-    assert (
-        json.loads(vault.unseal(bytes(first.ciphertext), context=vault.record_context(portfolio.pk, "L-000000")))[2]
-        == (rows[0]["national_id"])
-    )
+    opened = vault.unseal(bytes(first.ciphertext), context=vault.record_context(portfolio.pk, "L-000000")).decode()
+    assert opened.split("\x1f") == [rows[0][column] for column in PII_COLUMNS]
     with pytest.raises(InvalidTag):  # a record moved onto another loan does not open
         vault.unseal(bytes(first.ciphertext), context=vault.record_context(portfolio.pk, second.loan.loan_id))
+
+
+@pytest.mark.parametrize("key", ["k" * 32, "a much longer key " * 10])
+def test_the_register_hash_is_hmac_sha256(settings, key):
+    settings.PII_HASH_KEY = key
+    message = "title\x1f330106\x1f2020-01-15\x1f9600.00"
+    assert vault.Hasher().digest(message.encode()) == hmac.digest(key.encode(), message.encode(), "sha256")
+    settings.PII_HASH_KEY = "short"
+    with pytest.raises(ImproperlyConfigured):
+        vault.Hasher()
 
 
 def test_identities_go_to_the_settled_buyer_only(listed, make_user):

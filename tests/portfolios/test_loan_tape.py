@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 import time
 import zipfile
 from datetime import date, datetime
@@ -55,7 +56,7 @@ def test_good_csv_imports_every_loan_under_a_pseudonym_and_drops_the_file(draft,
     )
     assert (first.collateral_type, first.legal_status, first.charged_off) == ("real_estate", "enforcement", True)
     assert first.origination_date == date(2021, 4, 15)
-    assert first.debtor.startswith("D-") and len(first.debtor) == 14
+    assert re.fullmatch(r"D-[0-9A-F]{14}", first.debtor)
     assert len({loan.debtor for loan in loans.values()}) == 12
     assert VaultRecord.objects.filter(loan__portfolio=draft).count() == 12
 
