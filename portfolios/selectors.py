@@ -1,6 +1,5 @@
 """Read queries about portfolios for pages, the API and other apps."""
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -92,5 +91,7 @@ def _decrypted(portfolio_id: int) -> DebtorIdentities:
     for loan_id, debtor, ciphertext in records.values_list("loan__loan_id", "loan__debtor", "ciphertext").iterator(
         chunk_size=2000
     ):
-        values = json.loads(vault.unseal(bytes(ciphertext), context=vault.record_context(portfolio_id, loan_id)))
-        yield DebtorIdentity(loan_id=loan_id, debtor=debtor, **dict(zip(tape.PII, values, strict=True)))
+        values = vault.unseal(bytes(ciphertext), context=vault.record_context(portfolio_id, loan_id)).decode()
+        yield DebtorIdentity(
+            loan_id=loan_id, debtor=debtor, **dict(zip(tape.PII, values.split(tape.SEPARATOR), strict=True))
+        )

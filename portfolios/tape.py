@@ -6,6 +6,7 @@ Pure code (no database): the import service feeds it rows and stores what it ret
 import codecs
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -41,10 +42,19 @@ class CellError(Exception):
         self.message = message
 
 
+# Every parser returns the value as PostgreSQL's COPY reads it (text), so that a tape of millions of rows is
+# checked without building Python objects for every cell; the common shapes take a regular-expression fast path.
+PLAIN_AMOUNT = re.compile(r"\d{1,16}(?:\.\d{1,2})?")
+PLAIN_DATE = re.compile(r"\d{4}-\d\d-\d\d")
+SEPARATOR = "\x1f"  # joins a loan's identity fields in the vault, so no cell may hold it
+
+
 def _text(max_length: int) -> Callable[[str], str]:
     def parse(text: str) -> str:
         if len(text) > max_length:
             raise CellError("too_long", _("At most %(n)d characters.") % {"n": max_length})
+        if SEPARATOR in text:
+            raise CellError("bad_text", _("Contains a control character (unit separator)."))
         return text
 
     return parse
@@ -55,7 +65,9 @@ def _identity(text: str) -> str:
     return _text(32)(text.replace(" ", "").replace("-", "").upper())
 
 
-def _money(text: str) -> Decimal:
+def _money(text: str) -> str:
+    if PLAIN_AMOUNT.fullmatch(text):
+        return text
     try:
         amount = Decimal(text.replace(",", ""))
     except InvalidOperation:
@@ -66,10 +78,10 @@ def _money(text: str) -> Decimal:
         raise CellError("negative", _("An amount cannot be negative."))
     if amount > MAX_MONEY:
         raise CellError("out_of_range", _("The amount is too large."))
-    return amount.quantize(Decimal("0.01"))
+    return f"{amount:.2f}"
 
 
-def _rate(text: str) -> Decimal:
+def _rate(text: str) -> str:
     try:
         rate = Decimal(text.rstrip("%"))
     except InvalidOperation:
@@ -80,11 +92,15 @@ def _rate(text: str) -> Decimal:
         raise CellError("negative", _("A rate cannot be negative."))
     if rate > 100:
         raise CellError("out_of_range", _("A yearly rate above 100% is not plausible; give it in percent."))
-    return rate
+    return f"{rate:f}"
 
 
-def _count(maximum: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
+def _count(maximum: int) -> Callable[[str], str]:
+    digits = len(str(maximum)) - 1  # any number of fewer digits is in range
+
+    def parse(text: str) -> str:
+        if text.isascii() and text.isdigit() and len(text) <= digits:
+            return text
         try:
             number = int(text)
         except ValueError:
@@ -93,24 +109,27 @@ def _count(maximum: int) -> Callable[[str], int]:
             raise CellError("negative", _("The number cannot be negative."))
         if number > maximum:
             raise CellError("out_of_range", _("At most %(n)d.") % {"n": maximum})
-        return number
+        return str(number)
 
     return parse
 
 
-def _date(text: str) -> date:
+def _date(text: str) -> str:
+    """An ISO date (`2024-03-15`; `2024/03/15` is read too); ISO texts compare like the dates they are."""
+    plain = PLAIN_DATE.fullmatch(text) is not None
     try:
-        return date.fromisoformat(text.replace("/", "-"))
+        value = date.fromisoformat(text if plain else text.replace("/", "-"))
     except ValueError:
         raise CellError("bad_date", _("Expected a date as YYYY-MM-DD.")) from None
+    return text if plain else value.isoformat()
 
 
-def _flag(text: str) -> bool:
+def _flag(text: str) -> str:
     lowered = text.lower()
     if lowered in TRUE:
-        return True
+        return "true"
     if lowered in FALSE:
-        return False
+        return "false"
     raise CellError("invalid_choice", _("Expected yes or no."))
 
 
@@ -134,55 +153,62 @@ def _currency(text: str) -> str:
     return code
 
 
+def amount_key(text: str) -> str:
+    """An amount as two-decimal text, so `9600`, `9600.0` and `9,600.00` hash alike in the title register."""
+    return f"{Decimal(text):.2f}"
+
+
 @dataclass(frozen=True)
 class Column:
-    parse: Callable[[str], Any]
+    parse: Callable[[str], str]
     required: bool = False
     pii: bool = False
-    default: Any = None
+    default: str | None = None
+    free_text: bool = False  # may hold any character (the other columns hold checked forms only)
 
 
 # The EBA NPL template's core, in tape order. PII columns go only to the vault.
 COLUMNS: dict[str, Column] = {
-    "loan_id": Column(_text(64), required=True),
+    "loan_id": Column(_text(64), required=True, free_text=True),
     "borrower_type": Column(_choice(Loan.BorrowerType), required=True),
     "borrower_id": Column(_text(64), required=True, pii=True),
     "borrower_name": Column(_text(200), required=True, pii=True),
     "national_id": Column(_identity, required=True, pii=True),
     "phone": Column(_text(32), pii=True, default=""),
     "address": Column(_text(300), pii=True, default=""),
-    "region": Column(_text(64), required=True),
+    "region": Column(_text(64), required=True, free_text=True),
     "currency": Column(_currency, required=True),
     "origination_date": Column(_date, required=True),
     "origination_amount": Column(_money, required=True),
     "principal_balance": Column(_money, required=True),
-    "accrued_interest": Column(_money, default=Decimal("0.00")),
-    "other_balances": Column(_money, default=Decimal("0.00")),
+    "accrued_interest": Column(_money, default="0"),
+    "other_balances": Column(_money, default="0"),
     "total_claim": Column(_money, required=True),
     "days_past_due": Column(_count(MAX_DPD), required=True),
     "default_date": Column(_date),
-    "charged_off": Column(_flag, default=False),
+    "charged_off": Column(_flag, default="false"),
     "charge_off_date": Column(_date),
     "last_payment_date": Column(_date),
     "last_payment_amount": Column(_money),
     "interest_rate": Column(_rate),
     "collateral_type": Column(_choice(Loan.CollateralType), default=Loan.CollateralType.NONE.value),
     "collateral_value": Column(_money),
-    "guarantors": Column(_count(32_767), default=0),
+    "guarantors": Column(_count(32_767), default="0"),
     "legal_status": Column(_choice(Loan.LegalStatus), default=Loan.LegalStatus.NONE.value),
     # Court case numbers lead to public judgments that name the parties, so they are kept in the vault too.
     "case_number": Column(_text(64), pii=True, default=""),
-    "credit_score_band": Column(_text(16), default=""),
+    "credit_score_band": Column(_text(16), default="", free_text=True),
 }
 REQUIRED = tuple(name for name, column in COLUMNS.items() if column.required)
 PII = tuple(name for name, column in COLUMNS.items() if column.pii)
 DATES_UP_TO_CUTOFF = ("origination_date", "default_date", "charge_off_date", "last_payment_date")
-CASE_NUMBER_NEEDED = frozenset({Loan.LegalStatus.JUDGMENT, Loan.LegalStatus.ENFORCEMENT})
+CASE_NUMBER_NEEDED = frozenset({Loan.LegalStatus.JUDGMENT.value, Loan.LegalStatus.ENFORCEMENT.value})
 
 Issue = tuple[str, str, str]  # column, code, message
+Plan = list[tuple[str, int, Column]]  # our column, its position in the file's rows (-1: absent), its spec
 
 
-def header_positions(header: list[str], mapping: dict[str, str]) -> tuple[dict[str, int], list[Issue]]:
+def header_positions(header: list[str], mapping: dict[str, str]) -> tuple[Plan, list[Issue]]:
     """Where each of our columns is in the file: a header cell is renamed by `mapping`, else taken as it is."""
     positions: dict[str, int] = {}
     issues: list[Issue] = []
@@ -195,7 +221,7 @@ def header_positions(header: list[str], mapping: dict[str, str]) -> tuple[dict[s
     for name in REQUIRED:
         if name not in positions:
             issues.append((name, "missing_column", _("The tape has no column for this required field.")))
-    return positions, issues
+    return [(name, positions.get(name, -1), column) for name, column in COLUMNS.items()], issues
 
 
 def mapping_problems(mapping: Any) -> list[str]:
@@ -212,12 +238,16 @@ def mapping_problems(mapping: Any) -> list[str]:
     return problems
 
 
-def row_check(cells: dict[str, str], *, cutoff: date, currency: str) -> tuple[dict[str, Any], list[Issue]]:
-    """Parse one row (our column → cell text); return the values and every problem found, with its column."""
-    values: dict[str, Any] = {}
+def row_check(cells: list[str], plan: Plan, *, cutoff: str, currency: str) -> tuple[dict[str, str | None], list[Issue]]:
+    """Parse one row; return every column's value as text (None: empty or bad) and every problem found.
+
+    `cutoff` is the portfolio's cut-off date in ISO form.
+    """
+    values: dict[str, str | None] = {}
     issues: list[Issue] = []
-    for name, column in COLUMNS.items():
-        text = cells.get(name, "").strip()
+    width = len(cells)
+    for name, index, column in plan:
+        text = cells[index].strip() if 0 <= index < width else ""
         if not text:
             if column.required:
                 issues.append((name, "required", _("This field is required.")))
@@ -231,17 +261,18 @@ def row_check(cells: dict[str, str], *, cutoff: date, currency: str) -> tuple[di
     if values["currency"] and values["currency"] != currency:
         issues.append(("currency", "currency_mismatch", _("The portfolio is in %(c)s.") % {"c": currency}))
     for name in DATES_UP_TO_CUTOFF:
-        if values[name] and values[name] > cutoff:
+        if (value := values[name]) and value > cutoff:
             issues.append((name, "after_cutoff", _("Later than the cut-off date %(d)s.") % {"d": cutoff}))
     dpd, default_date = values["days_past_due"], values["default_date"]
-    if dpd is not None and default_date and default_date <= cutoff and dpd < (cutoff - default_date).days:
-        message = _("A loan in default since %(d)s is at least %(n)d days past due at the cut-off.")
-        issues.append(
-            ("days_past_due", "dpd_inconsistent", message % {"d": default_date, "n": (cutoff - default_date).days})
-        )
-    if values["charge_off_date"] and values["charged_off"] is False:
+    if dpd is not None and default_date and default_date <= cutoff:
+        days_in_default = (date.fromisoformat(cutoff) - date.fromisoformat(default_date)).days
+        if int(dpd) < days_in_default:
+            message = _("A loan in default since %(d)s is at least %(n)d days past due at the cut-off.")
+            issues.append(("days_past_due", "dpd_inconsistent", message % {"d": default_date, "n": days_in_default}))
+    if values["charge_off_date"] and values["charged_off"] == "false":
         issues.append(("charged_off", "charge_off_inconsistent", _("A charge-off date is given but the flag is no.")))
-    if values["collateral_value"] and values["collateral_type"] == Loan.CollateralType.NONE:
+    collateral = values["collateral_value"]
+    if collateral and collateral.strip("0.") and values["collateral_type"] == Loan.CollateralType.NONE:
         issues.append(("collateral_type", "collateral_inconsistent", _("A collateral value needs a collateral type.")))
     if values["legal_status"] in CASE_NUMBER_NEEDED and not values["case_number"]:
         issues.append(("case_number", "required", _("A judgment or enforcement needs its court case number.")))

@@ -14,53 +14,59 @@ TICKET_BUCKETS = ["0-10000", "10000-50000", "50000-100000", "100000-500000", "50
 DIMENSIONS = ["region", "dpd_bucket", "ticket_size", "borrower_type", "legal_status"]
 FIXED_ORDER = {"dpd_bucket": DPD_BUCKETS, "ticket_size": TICKET_BUCKETS, "legal_status": Loan.LegalStatus.values}
 
-HEADLINE_SQL = """
-SELECT count(*), coalesce(sum(principal_balance), 0), coalesce(sum(total_claim), 0),
-       coalesce(sum(days_past_due * total_claim) / nullif(sum(total_claim), 0), 0),
-       coalesce(sum(total_claim) FILTER (WHERE collateral_type <> 'none') / nullif(sum(total_claim), 0), 0),
-       coalesce(sum(collateral_value) / nullif(sum(total_claim), 0), 0)
-FROM portfolios_loan WHERE portfolio_id = %s
-"""
-# One scan: each loan is counted once per dimension (an unpivot), then grouped.
-GROUPS_SQL = """
-SELECT d.dimension, d.key, count(*), sum(l.total_claim)
+# One scan: each loan is counted once for the whole portfolio and once per dimension (an unpivot), then grouped.
+FIGURES_SQL = """
+SELECT d.dimension, d.key, count(*), coalesce(sum(l.total_claim), 0), coalesce(sum(l.principal_balance), 0),
+       coalesce(sum(l.days_past_due * l.total_claim), 0),
+       coalesce(sum(l.total_claim) FILTER (WHERE l.collateral_type <> 'none'), 0),
+       coalesce(sum(l.collateral_value), 0)
 FROM (
-    SELECT total_claim, region, borrower_type, legal_status,
+    SELECT total_claim, principal_balance, days_past_due, collateral_type, collateral_value, region, borrower_type,
+           legal_status,
            CASE WHEN days_past_due <= 90 THEN '0-90' WHEN days_past_due <= 180 THEN '91-180'
                 WHEN days_past_due <= 360 THEN '181-360' WHEN days_past_due <= 720 THEN '361-720'
                 ELSE '721+' END AS dpd_bucket,
            CASE WHEN total_claim < 10000 THEN '0-10000' WHEN total_claim < 50000 THEN '10000-50000'
                 WHEN total_claim < 100000 THEN '50000-100000' WHEN total_claim < 500000 THEN '100000-500000'
                 WHEN total_claim < 1000000 THEN '500000-1000000' ELSE '1000000+' END AS ticket_size
-    FROM portfolios_loan WHERE portfolio_id = %s
+    FROM {loans}
 ) l,
-LATERAL (VALUES ('region', l.region), ('dpd_bucket', l.dpd_bucket), ('ticket_size', l.ticket_size),
+LATERAL (VALUES ('all', ''), ('region', l.region), ('dpd_bucket', l.dpd_bucket), ('ticket_size', l.ticket_size),
                 ('borrower_type', l.borrower_type), ('legal_status', l.legal_status)) AS d(dimension, key)
 GROUP BY d.dimension, d.key
 """
+PORTFOLIO_LOANS = "portfolios_loan WHERE portfolio_id = %s"
 
 
-def portfolio_stats_compute(*, portfolio: Portfolio) -> PortfolioStats:
-    """Recompute and store the figures buyers see (the import calls this inside its swap transaction).
+def portfolio_stats_compute(*, portfolio: Portfolio, loans_table: str | None = None) -> PortfolioStats:
+    """Recompute and store the figures buyers see, in one aggregate query over the portfolio's loans.
 
     Weighted averages and shares weigh each loan by its total claim; amounts are in the portfolio's currency.
+    The import passes its staging table as `loans_table` (it holds exactly the new loans, and is cheaper to scan).
     """
     with connection.cursor() as cursor:
-        cursor.execute(HEADLINE_SQL, [portfolio.pk])
-        count, principal, claim, dpd, secured, coverage = cursor.fetchone()
-        cursor.execute(GROUPS_SQL, [portfolio.pk])
+        if loans_table is None:
+            cursor.execute(FIGURES_SQL.format(loans=PORTFOLIO_LOANS), [portfolio.pk])
+        else:
+            cursor.execute(FIGURES_SQL.format(loans=loans_table))
         grouped: dict[str, list[tuple[str, int, Decimal]]] = {dimension: [] for dimension in DIMENSIONS}
-        for dimension, key, loans, total in cursor.fetchall():
-            grouped[dimension].append((key, loans, total))
+        count, claim, principal, dpd_claim, secured, collateral = 0, Decimal(0), Decimal(0), 0, 0, 0
+        for dimension, key, loans, total, principal_sum, dpd_sum, secured_sum, collateral_sum in cursor.fetchall():
+            if dimension == "all":
+                count, claim, principal = loans, total, principal_sum
+                dpd_claim, secured, collateral = dpd_sum, secured_sum, collateral_sum
+            else:
+                grouped[dimension].append((key, loans, total))
+    share = (lambda part: Decimal(part) / claim) if claim else (lambda part: Decimal(0))
     stats, _created = PortfolioStats.objects.update_or_create(
         portfolio=portfolio,
         defaults={
             "loan_count": count,
             "total_principal": principal,
             "total_claim": claim,
-            "weighted_average_dpd": Decimal(dpd).quantize(Decimal("0.1")),
-            "secured_share": Decimal(secured).quantize(Decimal("0.0001")),
-            "collateral_coverage": Decimal(coverage).quantize(Decimal("0.0001")),
+            "weighted_average_dpd": share(dpd_claim).quantize(Decimal("0.1")),
+            "secured_share": share(secured).quantize(Decimal("0.0001")),
+            "collateral_coverage": share(collateral).quantize(Decimal("0.0001")),
             "distributions": {dimension: _shown(dimension, groups) for dimension, groups in grouped.items()},
             "computed_at": timezone.now(),
         },

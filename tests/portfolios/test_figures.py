@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from portfolios import rules, services
 from portfolios.models import PortfolioStats
+from portfolios.services import stats as stats_service
 from tests.portfolios.conftest import csv_upload, loan_row, new_draft
 
 pytestmark = pytest.mark.django_db
@@ -76,6 +77,10 @@ def test_figures_match_python_sums(draft, import_tape):
         assert shown == folded, dimension
         assert all(group["loans"] >= rules.MIN_GROUP_LOANS for group in stats.distributions[dimension])
     assert {group["key"] for group in stats.distributions["region"]} == {"Zhejiang", "Jiangsu", "Tibet"}
+    again = stats_service.portfolio_stats_compute(portfolio=draft)  # from the stored loans, not the import's staging
+    assert [getattr(again, field.name) for field in PortfolioStats._meta.fields if field.name != "computed_at"] == [
+        getattr(stats, field.name) for field in PortfolioStats._meta.fields if field.name != "computed_at"
+    ]
     assert [group["key"] for group in stats.distributions["dpd_bucket"]] == [
         "0-90",
         "91-180",

@@ -1,0 +1,223 @@
+"""Loan-tape import benchmark: a generated CSV tape through the real import task, next to a plain PostgreSQL COPY.
+
+Run with the project's services (see `make bench`):
+    scripts/services.py --prefer-local -- .venv/bin/python scripts/bench_loan_tape.py [--rows N] [--reps N]
+
+Works in a throw-away database (`bench_loan_tape`, migrated, dropped at the end) and a temporary folder. Each
+repetition times a COPY of the file into a plain table of matching column types, then the import task
+(`portfolios.tasks.loan_tape_import_run`, called in this process) on a new draft portfolio. Peak RSS is this
+process's resident memory, sampled every 10 ms during each step (the server's memory is not counted).
+"""
+
+import argparse
+import csv
+import os
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+COPY_TYPES = {
+    "date": ("origination_date", "default_date", "charge_off_date", "last_payment_date"),
+    "numeric": (
+        "origination_amount",
+        "principal_balance",
+        "accrued_interest",
+        "other_balances",
+        "total_claim",
+        "last_payment_amount",
+        "interest_rate",
+        "collateral_value",
+    ),
+    "integer": ("days_past_due", "guarantors"),
+    "boolean": ("charged_off",),
+}
+REGIONS = ["Zhejiang", "Jiangsu", "Guangdong", "Sichuan", "Shandong", "Henan", "Hubei", "Fujian", "Hunan", "Anhui"]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+LEGAL = ["none", "none", "litigation", "judgment", "enforcement", "insolvency"]
+CUTOFF = date(2026, 9, 30)
+
+
+def generate(path: Path, rows: int, header: list[str]) -> None:
+    """A valid tape of `rows` loans with realistic spread (fixed seed, so every run reads the same file)."""
+    rng = random.Random(2026)  # noqa: S311 (test data, not secrets)
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(header)
+        for n in range(rows):
+            principal = rng.randint(2_000, 2_000_000)
+            interest, fees = principal * rng.randint(0, 30) // 100, rng.randint(0, 5_000)
+            origination = date(2015, 1, 1) + timedelta(days=rng.randint(0, 3_000))
+            dpd = rng.randint(31, 2_000)
+            defaulted = CUTOFF - timedelta(days=max(dpd - 90, 0))
+            charged_off = dpd > 360
+            secured = rng.random() < 0.3
+            legal = LEGAL[n % len(LEGAL)]
+            row = {
+                "loan_id": f"LN{n:09d}",
+                "borrower_type": "corporate" if n % 9 == 0 else "individual",
+                "borrower_id": f"C{n:010d}",
+                "borrower_name": rng.choice(SURNAMES) + "某某" + str(n % 1000),
+                "national_id": f"3301{rng.randint(10**13, 10**14 - 1)}",
+                "phone": f"1{rng.randint(3 * 10**9, 9 * 10**9)}",
+                "address": f"{REGIONS[n % 10]}省某市某区{n % 500}号",
+                "region": REGIONS[n % 10],
+                "currency": "CNY",
+                "origination_date": origination.isoformat(),
+                "origination_amount": f"{principal * 12 // 10}.00",
+                "principal_balance": f"{principal}.{n % 100:02d}",
+                "accrued_interest": f"{interest}.00",
+                "other_balances": f"{fees}.00",
+                "total_claim": f"{principal + interest + fees}.{n % 100:02d}",
+                "days_past_due": str(dpd),
+                "default_date": defaulted.isoformat(),
+                "charged_off": "yes" if charged_off else "no",
+                "charge_off_date": (defaulted + timedelta(days=270)).isoformat() if charged_off else "",
+                "last_payment_date": (CUTOFF - timedelta(days=dpd)).isoformat(),
+                "last_payment_amount": f"{rng.randint(100, 5_000)}.00",
+                "interest_rate": f"{rng.randint(300, 2_400) / 100}",
+                "collateral_type": "real_estate" if secured else "none",
+                "collateral_value": f"{principal * rng.randint(50, 150) // 100}.00" if secured else "",
+                "guarantors": str(n % 3),
+                "legal_status": legal,
+                "case_number": f"(2025)浙0106民初{n}号" if legal in ("judgment", "enforcement") else "",
+                "credit_score_band": "ABCDE"[n % 5],
+            }
+            writer.writerow(row[column] for column in header)
+
+
+@contextmanager
+def peak_rss() -> Iterator[list[float]]:
+    """Yields a one-item list that holds, on exit, this process's peak RSS in MiB while the block ran."""
+    process, peak, done = psutil.Process(), [0.0], threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], process.memory_info().rss / 2**20)
+            done.wait(0.01)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield peak
+    finally:
+        done.set()
+        sampler.join()
+
+
+def timed(step: Callable[[], None]) -> tuple[float, float]:
+    with peak_rss() as peak:
+        started = time.perf_counter()
+        step()
+        seconds = time.perf_counter() - started
+    return seconds, peak[0]
+
+
+def copy_baseline(path: Path, header: list[str]) -> None:
+    """COPY the file as it is into a plain table (columns typed like the tape, no index), streaming it in 1 MiB."""
+    from django.db import connection
+
+    types = {column: kind for kind, columns in COPY_TYPES.items() for column in columns}
+    columns = ", ".join(f"{column} {types.get(column, 'text')}" for column in header)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_copy")
+        cursor.execute(f"CREATE TABLE bench_copy ({columns})")
+        with path.open("rb") as file, cursor.copy("COPY bench_copy FROM STDIN (FORMAT csv, HEADER true)") as copy:
+            while chunk := file.read(2**20):
+                copy.write(chunk)
+        cursor.execute("DROP TABLE bench_copy")
+
+
+def import_tape(path: Path, rep: int, rows: int) -> Callable[[], None]:
+    """A draft portfolio with the tape stored as an upload would store it; returns the step that runs the task."""
+    from django.core.files import File
+
+    from accounts.models import Membership, Organization, User
+    from portfolios import services
+    from portfolios.models import LoanTapeImport
+    from portfolios.tasks import loan_tape_import_run
+
+    seller, _created = Organization.objects.get_or_create(name="Bench AMC", kind=Organization.Kind.BANK)
+    user, _created = User.objects.get_or_create(email="bench@example.com")
+    Membership.objects.get_or_create(user=user, organization=seller, role=Membership.Role.OWNER)
+    portfolio = services.portfolio_create(
+        user=user,
+        seller=seller,
+        data={"title": f"Bench {rep}", "debt_type": "sme", "cutoff_date": CUTOFF, "currency": "CNY"},
+    )
+    job = LoanTapeImport(
+        portfolio=portfolio, uploaded_by=user, file_name=path.name, file_format="csv", file_size=path.stat().st_size
+    )
+    with path.open("rb") as file:
+        job.file.save(path.name, File(file), save=True)
+
+    def run() -> None:
+        loan_tape_import_run(job.pk)
+        job.refresh_from_db()
+        if job.status != LoanTapeImport.Status.SUCCEEDED or job.loans_imported != rows:
+            problems = list(job.issues.values_list("row", "column", "code")[:10])
+            raise SystemExit(f"import {job.status}: {job.loans_imported} loans, {job.error_count} errors {problems}")
+
+    return run
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--reps", type=int, default=3)
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    with tempfile.TemporaryDirectory(prefix="bench-tape-") as tmp:
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings.local")
+        os.environ["DEBUG"] = "false"
+        os.environ["PRIVATE_MEDIA_ROOT"] = tmp
+        import django
+        from django.db import connection
+
+        django.setup()
+        from portfolios import tape
+
+        header = list(tape.COLUMNS)
+        path = Path(tmp) / "tape.csv"
+        started = time.perf_counter()
+        generate(path, args.rows, header)
+        size = path.stat().st_size / 2**20
+        print(f"tape: {args.rows:,} rows, {size:,.0f} MiB, generated in {time.perf_counter() - started:.1f} s")
+
+        connection.settings_dict["TEST"]["NAME"] = "bench_loan_tape"
+        main_db = connection.settings_dict["NAME"]
+        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+        try:
+            results: dict[str, list[tuple[float, float]]] = {"COPY": [], "import": []}
+            for rep in range(args.reps):
+                results["COPY"].append(timed(lambda: copy_baseline(path, header)))
+                results["import"].append(timed(import_tape(path, rep, args.rows)))
+                print(
+                    f"rep {rep + 1}: COPY {results['COPY'][-1][0]:.1f} s, import {results['import'][-1][0]:.1f} s",
+                    flush=True,
+                )
+        finally:
+            connection.creation.destroy_test_db(main_db, verbosity=0)
+    print(f"\nmedians of {args.reps} (rows/s; wall time; peak RSS of this process):")
+    median: dict[str, Any] = {}
+    for name, runs in results.items():
+        seconds = statistics.median(run[0] for run in runs)
+        rss = statistics.median(run[1] for run in runs)
+        median[name] = seconds
+        print(f"  {name:<7} {args.rows / seconds:>10,.0f} rows/s  {seconds:>7.1f} s  {rss:>7.0f} MiB")
+    print(f"  import / COPY: {median['import'] / median['COPY']:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
