@@ -5,9 +5,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
+from accounts.eligibility import Eligibility, buyer_eligibility_check
 from accounts.models import User
 from auctions.models import Auction, AuctionEvent, Bid, Participant
 from marketplace.money import text
@@ -133,3 +137,24 @@ def open_commitments(*, user: User, excluding_auction_id: int | None = None) -> 
 def own_stake(*, user: User, auction: Auction) -> Decimal:
     """What the buyer already has at stake in this auction (so a raise only adds the difference)."""
     return open_commitments(user=user) - open_commitments(user=user, excluding_auction_id=auction.pk)
+
+
+def bid_blocker(*, user: User | AnonymousUser, auction: Auction) -> Eligibility | None:
+    """Why this user cannot bid here right now, with what to do about it; None when the bid form is open."""
+    now = timezone.now()
+    if auction.status not in Auction.OPEN or now >= auction.closes_at:
+        return Eligibility("auction_closed", _("This auction has ended."))
+    if auction.status == Auction.Status.SCHEDULED and now < auction.starts_at:
+        return Eligibility(
+            "auction_not_live",
+            _("Bidding opens %(when)s.") % {"when": date_format(auction.starts_at, "DATETIME_FORMAT")},
+        )
+    eligibility = buyer_eligibility_check(user=user, auction=auction)
+    if not eligibility.ok:
+        return eligibility
+    if isinstance(user, User) and payment_selectors.deposit_status(user=user, auction_id=auction.pk) != "held":
+        message = _("Post the deposit of %(amount)s %(currency)s to bid.")
+        return Eligibility(
+            "deposit_required", message % {"amount": auction.deposit_amount, "currency": auction.currency}
+        )
+    return None

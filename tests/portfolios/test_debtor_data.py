@@ -190,3 +190,20 @@ def test_production_takes_the_debtor_data_keys_from_the_environment_only():
     for missing in keys:
         result = production_vault_key(**base, **{k: v for k, v in keys.items() if k != missing})
         assert result.returncode != 0 and missing in result.stderr
+
+
+def test_of_two_drafts_holding_one_debt_only_the_first_is_approved(draft, member, import_tape, make_user, staff):
+    rival = Organization.objects.create(name="Other AMC", kind=Organization.Kind.ASSET_MANAGEMENT_COMPANY)
+    trader = make_user("trader@other.example.com")
+    Membership.objects.create(user=trader, organization=rival, role=Membership.Role.TRADER)
+    second = new_draft(trader, rival)
+    import_tape(draft, csv_upload([loan_row(n) for n in range(3)]))
+    import_tape(second, csv_upload([loan_row(n, loan_id=f"X{n}") for n in range(2, 6)]), user=trader)
+    services.portfolio_submit(user=member, portfolio=draft)
+    services.portfolio_submit(user=trader, portfolio=second)
+    services.portfolio_review(portfolio=draft, reviewer=staff, approve=True)
+    with pytest.raises(services.PortfolioError) as refused:
+        services.portfolio_review(portfolio=second, reviewer=staff, approve=True)
+    assert refused.value.code == "already_listed" and refused.value.message.startswith("1 of")
+    assert Portfolio.objects.get(pk=second.pk).status == Portfolio.Status.SUBMITTED
+    services.portfolio_review(portfolio=second, reviewer=staff, approve=False, reason="Loan L-000002 is listed")

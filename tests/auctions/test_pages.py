@@ -1,0 +1,53 @@
+"""The auction pages: a read-only room for anyone, the reason a buyer cannot bid, and a working HTTP bid form."""
+
+import pytest
+
+from auctions.models import Bid
+
+pytestmark = pytest.mark.django_db
+
+
+def test_anyone_may_watch_and_is_told_to_sign_in_to_bid(client, market):
+    auction = market.auction(market.portfolio(title="<script>alert(1)</script> Loans"))
+    page = client.get(f"/auctions/{auction.pk}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+    assert 'id="bid-blocker" data-code="login_required"' in html and 'id="bid-button" disabled' in html
+    listing = client.get("/auctions/").content.decode()
+    assert f"/auctions/{auction.pk}/" in listing
+
+
+def test_the_blocker_names_the_next_step(client, market):
+    auction = market.auction()
+    retail = market.buyer("retail", investor="retail", suitability="reflection")
+    client.force_login(retail)
+    html = client.get(f"/auctions/{auction.pk}/").content.decode()
+    assert 'data-code="suitability_required"' in html and "reflection period ends" in html
+
+
+def test_an_eligible_buyer_bids_through_the_form_and_a_double_submit_counts_once(client, market):
+    auction = market.auction()
+    buyer = market.buyer("buyer", deposit_on=auction)
+    client.force_login(buyer)
+    html = client.get(f"/auctions/{auction.pk}/").content.decode()
+    assert "bid-blocker" not in html and 'value="10000.00"' in html
+    form = {"amount": "10000.00", "request_id": "5b0f7c1e-double"}
+    first = client.post(f"/auctions/{auction.pk}/bid/", form, follow=True)
+    client.post(f"/auctions/{auction.pk}/bid/", form)
+    assert "you are leading" in first.content.decode()
+    assert Bid.objects.filter(auction=auction).count() == 1
+    low = client.post(f"/auctions/{auction.pk}/bid/", {"amount": "5", "request_id": "x2"}, follow=True)
+    assert "already lead" in low.content.decode()
+
+
+def test_the_bid_form_needs_a_signed_in_user_and_csrf(client, market):
+    from django.test import Client
+
+    auction = market.auction()
+    response = client.post(f"/auctions/{auction.pk}/bid/", {"amount": "10000.00"})
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(market.buyer("buyer", deposit_on=auction))
+    assert strict.post(f"/auctions/{auction.pk}/bid/", {"amount": "10000.00"}).status_code == 403
+    assert not Bid.objects.exists()
