@@ -1,5 +1,6 @@
 """Correct under any concurrency, on real PostgreSQL: many bidders on one lot, many closers on one auction."""
 
+import itertools
 import random
 import threading
 from collections.abc import Callable
@@ -25,7 +26,7 @@ def run_threads(count: int, work: Callable[[int], None]) -> None:
         try:
             start.wait()
             work(index)
-        except BaseException as error:  # noqa: BLE001 - reported to the test below
+        except BaseException as error:  # reported to the test below
             errors.append(error)
         finally:
             connections.close_all()
@@ -45,7 +46,7 @@ def test_32_bidders_100_bids_each_keep_the_ledger_consistent(market, settings):
     outcomes: list[tuple[str, Decimal | None]] = []
 
     def bid_100(index: int) -> None:
-        rng = random.Random(index)
+        rng = random.Random(index)  # noqa: S311 - test data, not secrets
         for _ in range(100):
             current = Auction.objects.get(pk=auction.pk).min_next_bid
             amount = current + Decimal(rng.choice([0, 0, 10, 20, 50]))
@@ -65,7 +66,7 @@ def test_32_bidders_100_bids_each_keep_the_ledger_consistent(market, settings):
     assert [seq for seq, _, _ in events] == list(range(1, auction.seq + 1)), "event seq has a gap"
     assert len(ledger) == sum(1 for outcome, _ in outcomes if outcome == "accepted") == auction.bid_count > 100
     amounts = [bid.amount for bid in ledger]
-    assert all(a < b for a, b in zip(amounts, amounts[1:], strict=False)), "accepted amounts must strictly increase"
+    assert all(a < b for a, b in itertools.pairwise(amounts)), "accepted amounts must strictly increase"
     for previous, bid in zip([None, *ledger], ledger, strict=False):
         minimum = Decimal("1000.00") if previous is None else previous.amount + Decimal("10.00")
         assert bid.amount >= minimum, f"bid #{bid.seq} below the minimum at its moment"
