@@ -36,7 +36,8 @@ def test_200_auctions_close_within_2_s_of_their_time_exactly_once(live_server_ur
     p50, p99 = statistics.median(lags), lags[int(len(lags) * 0.99) - 1]
     with capsys.disabled():
         print(
-            f"\nclose lag over {len(lags)} auctions: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {lags[-1] * 1000:.0f} ms"
+            f"\nclose lag over {len(lags)} auctions: p50 {p50 * 1000:.0f} ms, "
+            f"p99 {p99 * 1000:.0f} ms, max {lags[-1] * 1000:.0f} ms"
         )
     assert all(lag >= 0 for lag in lags), "closed before its time"
     assert p99 < 2.0
