@@ -19,6 +19,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 EDITABLE = frozenset({Status.DRAFT, Status.REJECTED})
 PUBLIC = frozenset({Status.APPROVED, Status.IN_AUCTION, Status.SOLD, Status.UNSOLD})
+# A listing holds the title to its debts while listed (approved, in auction, or unsold and free to go back to
+# auction) and once sold; drafts, listings under review and withdrawn ones leave the debts free to list elsewhere.
+TITLE_HELD = PUBLIC
 
 
 def can_transition(current: str, target: str) -> bool:

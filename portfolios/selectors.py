@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from accounts import selectors as account_selectors
 from accounts.models import User
 from portfolios import rules, tape, vault
-from portfolios.models import ImportIssue, LoanTapeImport, PiiRelease, Portfolio, VaultRecord
+from portfolios.models import ImportIssue, Loan, LoanTapeImport, PiiRelease, Portfolio, VaultRecord
 from portfolios.services.listing import PortfolioError
 
 AUDIENCE_FILTER = {"retail": Portfolio.Audience.OPEN, "professional": Portfolio.Audience.PROFESSIONAL_ONLY}
@@ -46,6 +46,12 @@ def portfolio_visible_to(*, user: User | None) -> QuerySet[Portfolio]:
     if user is not None and user.is_authenticated:
         visible |= Q(seller__in=account_selectors.organizations_acted_for(user=user))
     return queryset.filter(visible)
+
+
+def loan_titles_taken(*, portfolio: Portfolio) -> int:
+    """How many of the portfolio's debts another listing holds the title to (chain-of-title register)."""
+    held = Loan.objects.filter(portfolio__status__in=rules.TITLE_HELD).exclude(portfolio=portfolio)
+    return Loan.objects.filter(portfolio=portfolio, title_hash__in=held.values("title_hash")).count()
 
 
 def import_job_visible_to(*, user: User) -> QuerySet[LoanTapeImport]:

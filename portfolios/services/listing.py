@@ -5,7 +5,7 @@ from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -13,9 +13,10 @@ from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.models import Organization, User
 from marketplace.errors import DomainError
-from portfolios import rules
+from portfolios import rules, selectors
 from portfolios.models import Portfolio, PortfolioEvent
 
+TITLE_LOCK = 0x7469746C65  # the advisory lock serializing approvals ("title")
 EDITABLE_FIELDS = ("title", "description", "debt_type", "currency", "cutoff_date", "regions", "audience")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 
@@ -113,6 +114,20 @@ def portfolio_withdraw(*, user: User, portfolio: Portfolio, reason: str = "") ->
     return portfolio_transition(portfolio=portfolio, to=Portfolio.Status.WITHDRAWN, actor=user, reason=reason)
 
 
+def _require_free_titles(portfolio: Portfolio) -> None:
+    """Two drafts may hold the same debt; the first approved takes its title, the second is refused.
+
+    Approvals take one transaction-scoped lock, so two of them never check at the same time.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [TITLE_LOCK])
+    if taken := selectors.loan_titles_taken(portfolio=portfolio):
+        raise PortfolioError(
+            "already_listed",
+            _("%(n)d of this portfolio's debts are in another listing that is listed or sold.") % {"n": taken},
+        )
+
+
 def portfolio_review(*, portfolio: Portfolio, reviewer: User, approve: bool, reason: str = "") -> Portfolio:
     """Staff approve a submitted listing, or reject it with a reason the seller's people are e-mailed."""
     reason = reason.strip()
@@ -120,6 +135,8 @@ def portfolio_review(*, portfolio: Portfolio, reviewer: User, approve: bool, rea
         raise ValidationError({"reason": _("Say why the listing is rejected: the seller reads it.")})
     target = Portfolio.Status.APPROVED if approve else Portfolio.Status.REJECTED
     with transaction.atomic():
+        if approve:
+            _require_free_titles(portfolio)
         portfolio = portfolio_transition(portfolio=portfolio, to=target, actor=reviewer, reason=reason)
         for member in account_selectors.membership_list_of(organization=portfolio.seller):
             account_services.email_queue(

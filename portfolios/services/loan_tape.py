@@ -38,9 +38,6 @@ STAGED_COLUMNS = ["row_no", "has_error", "debtor", "title_hash", "pii", *LOAN_CO
 NULL = "\\N"
 FREE_TEXT = frozenset(name for name in LOAN_COLUMNS if tape.COLUMNS[name].free_text)
 COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-# A listing holds the title to its debts while listed (approved, in auction, or unsold and free to go back to
-# auction) and once sold; only drafts, listings under review and withdrawn ones leave the debt free to list.
-TITLE_HELD = sorted(rules.PUBLIC)
 
 
 def loan_tape_upload(
@@ -291,7 +288,7 @@ class _Import:
                     "This debt (same debtor, origination date and amount) is in another listing that is listed or sold."
                 ),
                 "portfolio": self.portfolio.pk,
-                "held": TITLE_HELD,
+                "held": sorted(rules.TITLE_HELD),
                 "job": self.job.pk,
                 "room": room,
             },

@@ -121,7 +121,7 @@ def test_folding_hides_every_small_group_and_keeps_the_totals(groups):
 
 def test_face_value_filters(member, seller_org, staff, import_tape):
     small, large = (new_draft(member, seller_org, title=title) for title in ("Small", "Large"))
-    import_tape(small, csv_upload([loan_row(n) for n in range(2)]))
+    import_tape(small, csv_upload([loan_row(n) for n in range(100, 102)]))
     import_tape(large, csv_upload([loan_row(n) for n in range(40)]))
     for portfolio in (small, large):
         services.portfolio_submit(user=member, portfolio=portfolio)
