@@ -14,12 +14,14 @@ TICKET_BUCKETS = ["0-10000", "10000-50000", "50000-100000", "100000-500000", "50
 DIMENSIONS = ["region", "dpd_bucket", "ticket_size", "borrower_type", "legal_status"]
 FIXED_ORDER = {"dpd_bucket": DPD_BUCKETS, "ticket_size": TICKET_BUCKETS, "legal_status": Loan.LegalStatus.values}
 
-# One scan: each loan is counted once for the whole portfolio and once per dimension (an unpivot), then grouped.
+# One scan, grouped six ways at once (the whole portfolio, then each dimension); GROUPING() tells which.
 FIGURES_SQL = """
-SELECT d.dimension, d.key, count(*), coalesce(sum(l.total_claim), 0), coalesce(sum(l.principal_balance), 0),
-       coalesce(sum(l.days_past_due * l.total_claim), 0),
-       coalesce(sum(l.total_claim) FILTER (WHERE l.collateral_type <> 'none'), 0),
-       coalesce(sum(l.collateral_value), 0)
+SELECT GROUPING(region, dpd_bucket, ticket_size, borrower_type, legal_status) AS grouping,
+       concat(region, dpd_bucket, ticket_size, borrower_type, legal_status) AS key,
+       count(*), coalesce(sum(total_claim), 0), coalesce(sum(principal_balance), 0),
+       coalesce(sum(days_past_due * total_claim), 0),
+       coalesce(sum(total_claim) FILTER (WHERE collateral_type <> 'none'), 0),
+       coalesce(sum(collateral_value), 0)
 FROM (
     SELECT total_claim, principal_balance, days_past_due, collateral_type, collateral_value, region, borrower_type,
            legal_status,
@@ -30,11 +32,12 @@ FROM (
                 WHEN total_claim < 100000 THEN '50000-100000' WHEN total_claim < 500000 THEN '100000-500000'
                 WHEN total_claim < 1000000 THEN '500000-1000000' ELSE '1000000+' END AS ticket_size
     FROM {loans}
-) l,
-LATERAL (VALUES ('all', ''), ('region', l.region), ('dpd_bucket', l.dpd_bucket), ('ticket_size', l.ticket_size),
-                ('borrower_type', l.borrower_type), ('legal_status', l.legal_status)) AS d(dimension, key)
-GROUP BY d.dimension, d.key
+) l
+GROUP BY GROUPING SETS ((), (region), (dpd_bucket), (ticket_size), (borrower_type), (legal_status))
 """
+# GROUPING(...) over the five dimensions has a 0 bit for each one grouped by: all five bits set is the total.
+GROUPING_DIMENSION = {0b11111: "all", 0b01111: "region", 0b10111: "dpd_bucket", 0b11011: "ticket_size"}
+GROUPING_DIMENSION |= {0b11101: "borrower_type", 0b11110: "legal_status"}
 PORTFOLIO_LOANS = "portfolios_loan WHERE portfolio_id = %s"
 
 
@@ -51,7 +54,8 @@ def portfolio_stats_compute(*, portfolio: Portfolio, loans_table: str | None = N
             cursor.execute(FIGURES_SQL.format(loans=loans_table))
         grouped: dict[str, list[tuple[str, int, Decimal]]] = {dimension: [] for dimension in DIMENSIONS}
         count, claim, principal, dpd_claim, secured, collateral = 0, Decimal(0), Decimal(0), 0, 0, 0
-        for dimension, key, loans, total, principal_sum, dpd_sum, secured_sum, collateral_sum in cursor.fetchall():
+        for grouping, key, loans, total, principal_sum, dpd_sum, secured_sum, collateral_sum in cursor.fetchall():
+            dimension = GROUPING_DIMENSION[grouping]
             if dimension == "all":
                 count, claim, principal = loans, total, principal_sum
                 dpd_claim, secured, collateral = dpd_sum, secured_sum, collateral_sum
