@@ -8,10 +8,12 @@ import csv
 import io
 import re
 import zipfile
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from itertools import zip_longest
 from typing import IO, Any
 
 from django.utils.translation import gettext as _
@@ -44,8 +46,9 @@ class CellError(Exception):
 
 # Every parser returns the value as PostgreSQL's COPY reads it (text), so that a tape of millions of rows is
 # checked without building Python objects for every cell; the common shapes take a regular-expression fast path.
-PLAIN_AMOUNT = re.compile(r"\d{1,16}(?:\.\d{1,2})?")
-PLAIN_DATE = re.compile(r"\d{4}-\d\d-\d\d")
+PLAIN_AMOUNT = re.compile(r"\d{1,16}(?:\.\d{1,2})?", re.ASCII)
+PLAIN_DATE = re.compile(r"\d{4}-\d\d-\d\d", re.ASCII)
+PLAIN_RATE = re.compile(r"100|\d{1,2}(?:\.\d{1,4})?", re.ASCII)
 SEPARATOR = "\x1f"  # joins a loan's identity fields in the vault, so no cell may hold it
 
 
@@ -96,11 +99,7 @@ def _rate(text: str) -> str:
 
 
 def _count(maximum: int) -> Callable[[str], str]:
-    digits = len(str(maximum)) - 1  # any number of fewer digits is in range
-
     def parse(text: str) -> str:
-        if text.isascii() and text.isdigit() and len(text) <= digits:
-            return text
         try:
             number = int(text)
         except ValueError:
@@ -158,46 +157,96 @@ def amount_key(text: str) -> str:
     return f"{Decimal(text):.2f}"
 
 
+Suspects = Callable[[list[str]], list[int]]
+
+
+def _not_matching(plain: Callable[[str], Any]) -> Suspects:
+    """Cells `plain` does not accept as they are (the test runs in C for regular expressions and sets)."""
+    return lambda values: [i for i, ok in enumerate(map(plain, values)) if not ok]
+
+
+def _all_cells(values: list[str]) -> list[int]:
+    return list(range(len(values)))
+
+
+def _long_or_empty(max_length: int) -> Suspects:
+    def suspects(values: list[str]) -> list[int]:
+        if "" not in values and max(map(len, values), default=0) <= max_length and SEPARATOR not in "".join(values):
+            return []
+        return [i for i, text in enumerate(values) if not text or len(text) > max_length or SEPARATOR in text]
+
+    return suspects
+
+
+def _not_plain_dates(values: list[str]) -> list[int]:
+    suspects = [i for i, ok in enumerate(map(PLAIN_DATE.fullmatch, values)) if not ok]
+    plain = values if not suspects else [values[i] for i in set(range(len(values))) - set(suspects)]
+    try:
+        deque(map(date.fromisoformat, plain), maxlen=0)  # a plain-looking date may not exist (2026-02-30)
+    except ValueError:
+        return _all_cells(values)
+    return suspects
+
+
+def _not_plain_counts(maximum: int) -> Suspects:
+    digits = len(str(maximum)) - 1  # any number of fewer digits is in range
+    return lambda values: [
+        i for i, text in enumerate(values) if not (text.isascii() and text.isdigit() and len(text) <= digits)
+    ]
+
+
 @dataclass(frozen=True)
 class Column:
     parse: Callable[[str], str]
+    suspects: Suspects  # the cells of a batch `parse` must see; the others are valid as they are
     required: bool = False
     pii: bool = False
     default: str | None = None
     free_text: bool = False  # may hold any character (the other columns hold checked forms only)
 
 
+PLAIN_MONEY = _not_matching(PLAIN_AMOUNT.fullmatch)
+BORROWER_TYPES = frozenset(Loan.BorrowerType.values)
+COLLATERAL_TYPES = frozenset(Loan.CollateralType.values)
+LEGAL_STATUSES = frozenset(Loan.LegalStatus.values)
+
 # The EBA NPL template's core, in tape order. PII columns go only to the vault.
 COLUMNS: dict[str, Column] = {
-    "loan_id": Column(_text(64), required=True, free_text=True),
-    "borrower_type": Column(_choice(Loan.BorrowerType), required=True),
-    "borrower_id": Column(_text(64), required=True, pii=True),
-    "borrower_name": Column(_text(200), required=True, pii=True),
-    "national_id": Column(_identity, required=True, pii=True),
-    "phone": Column(_text(32), pii=True, default=""),
-    "address": Column(_text(300), pii=True, default=""),
-    "region": Column(_text(64), required=True, free_text=True),
-    "currency": Column(_currency, required=True),
-    "origination_date": Column(_date, required=True),
-    "origination_amount": Column(_money, required=True),
-    "principal_balance": Column(_money, required=True),
-    "accrued_interest": Column(_money, default="0"),
-    "other_balances": Column(_money, default="0"),
-    "total_claim": Column(_money, required=True),
-    "days_past_due": Column(_count(MAX_DPD), required=True),
-    "default_date": Column(_date),
-    "charged_off": Column(_flag, default="false"),
-    "charge_off_date": Column(_date),
-    "last_payment_date": Column(_date),
-    "last_payment_amount": Column(_money),
-    "interest_rate": Column(_rate),
-    "collateral_type": Column(_choice(Loan.CollateralType), default=Loan.CollateralType.NONE.value),
-    "collateral_value": Column(_money),
-    "guarantors": Column(_count(32_767), default="0"),
-    "legal_status": Column(_choice(Loan.LegalStatus), default=Loan.LegalStatus.NONE.value),
+    "loan_id": Column(_text(64), _long_or_empty(64), required=True, free_text=True),
+    "borrower_type": Column(_choice(Loan.BorrowerType), _not_matching(BORROWER_TYPES.__contains__), required=True),
+    "borrower_id": Column(_text(64), _long_or_empty(64), required=True, pii=True),
+    "borrower_name": Column(_text(200), _long_or_empty(200), required=True, pii=True),
+    "national_id": Column(_identity, _all_cells, required=True, pii=True),
+    "phone": Column(_text(32), _long_or_empty(32), pii=True, default=""),
+    "address": Column(_text(300), _long_or_empty(300), pii=True, default=""),
+    "region": Column(_text(64), _long_or_empty(64), required=True, free_text=True),
+    "currency": Column(_currency, _not_matching(ISO_4217.__contains__), required=True),
+    "origination_date": Column(_date, _not_plain_dates, required=True),
+    "origination_amount": Column(_money, PLAIN_MONEY, required=True),
+    "principal_balance": Column(_money, PLAIN_MONEY, required=True),
+    "accrued_interest": Column(_money, PLAIN_MONEY, default="0"),
+    "other_balances": Column(_money, PLAIN_MONEY, default="0"),
+    "total_claim": Column(_money, PLAIN_MONEY, required=True),
+    "days_past_due": Column(_count(MAX_DPD), _not_plain_counts(MAX_DPD), required=True),
+    "default_date": Column(_date, _not_plain_dates),
+    "charged_off": Column(_flag, _all_cells, default="false"),
+    "charge_off_date": Column(_date, _not_plain_dates),
+    "last_payment_date": Column(_date, _not_plain_dates),
+    "last_payment_amount": Column(_money, PLAIN_MONEY),
+    "interest_rate": Column(_rate, _not_matching(PLAIN_RATE.fullmatch)),
+    "collateral_type": Column(
+        _choice(Loan.CollateralType),
+        _not_matching(COLLATERAL_TYPES.__contains__),
+        default=Loan.CollateralType.NONE.value,
+    ),
+    "collateral_value": Column(_money, PLAIN_MONEY),
+    "guarantors": Column(_count(32_767), _not_plain_counts(32_767), default="0"),
+    "legal_status": Column(
+        _choice(Loan.LegalStatus), _not_matching(LEGAL_STATUSES.__contains__), default=Loan.LegalStatus.NONE.value
+    ),
     # Court case numbers lead to public judgments that name the parties, so they are kept in the vault too.
-    "case_number": Column(_text(64), pii=True, default=""),
-    "credit_score_band": Column(_text(16), default="", free_text=True),
+    "case_number": Column(_text(64), _long_or_empty(64), pii=True, default=""),
+    "credit_score_band": Column(_text(16), _long_or_empty(16), default="", free_text=True),
 }
 REQUIRED = tuple(name for name, column in COLUMNS.items() if column.required)
 PII = tuple(name for name, column in COLUMNS.items() if column.pii)
@@ -238,45 +287,71 @@ def mapping_problems(mapping: Any) -> list[str]:
     return problems
 
 
-def row_check(cells: list[str], plan: Plan, *, cutoff: str, currency: str) -> tuple[dict[str, str | None], list[Issue]]:
-    """Parse one row; return every column's value as text (None: empty or bad) and every problem found.
+def batch_check(
+    rows: list[list[str]], plan: Plan, *, cutoff: str, currency: str
+) -> tuple[dict[str, list[str | None]], dict[int, list[Issue]]]:
+    """Check a batch of rows column by column; return each column's values and the problems of each row.
 
-    `cutoff` is the portfolio's cut-off date in ISO form.
+    Values are text as COPY reads it (None: empty or bad); problems are keyed by the row's index in the batch.
+    Working by column lets C code (regular expressions, set look-ups, joins) pass the valid cells in bulk, so
+    only empty or suspicious cells reach a Python parser. `cutoff` is the portfolio's cut-off date, ISO.
     """
-    values: dict[str, str | None] = {}
-    issues: list[Issue] = []
-    width = len(cells)
+    count = len(rows)
+    by_position = list(zip_longest(*rows, fillvalue=""))
+    issues: dict[int, list[Issue]] = defaultdict(list)
+    values: dict[str, list[str | None]] = {}
     for name, index, column in plan:
-        text = cells[index].strip() if 0 <= index < width else ""
-        if not text:
-            if column.required:
-                issues.append((name, "required", _("This field is required.")))
-            values[name] = column.default
-            continue
-        try:
-            values[name] = column.parse(text)
-        except CellError as error:
-            issues.append((name, error.code, error.message))
-            values[name] = None
-    if values["currency"] and values["currency"] != currency:
-        issues.append(("currency", "currency_mismatch", _("The portfolio is in %(c)s.") % {"c": currency}))
+        texts = list(map(str.strip, by_position[index])) if index >= 0 else [""] * count
+        parsed: list[str | None] = list(texts)
+        for i in column.suspects(texts):
+            text = texts[i]
+            if not text:
+                if column.required:
+                    issues[i].append((name, "required", _("This field is required.")))
+                parsed[i] = column.default
+                continue
+            try:
+                parsed[i] = column.parse(text)
+            except CellError as error:
+                issues[i].append((name, error.code, error.message))
+                parsed[i] = None
+        values[name] = parsed
+    for i, value in enumerate(values["currency"]):
+        if value and value != currency:
+            issues[i].append(("currency", "currency_mismatch", _("The portfolio is in %(c)s.") % {"c": currency}))
     for name in DATES_UP_TO_CUTOFF:
-        if (value := values[name]) and value > cutoff:
-            issues.append((name, "after_cutoff", _("Later than the cut-off date %(d)s.") % {"d": cutoff}))
-    dpd, default_date = values["days_past_due"], values["default_date"]
-    if dpd is not None and default_date and default_date <= cutoff:
-        days_in_default = (date.fromisoformat(cutoff) - date.fromisoformat(default_date)).days
-        if int(dpd) < days_in_default:
-            message = _("A loan in default since %(d)s is at least %(n)d days past due at the cut-off.")
-            issues.append(("days_past_due", "dpd_inconsistent", message % {"d": default_date, "n": days_in_default}))
-    if values["charge_off_date"] and values["charged_off"] == "false":
-        issues.append(("charged_off", "charge_off_inconsistent", _("A charge-off date is given but the flag is no.")))
-    collateral = values["collateral_value"]
-    if collateral and collateral.strip("0.") and values["collateral_type"] == Loan.CollateralType.NONE:
-        issues.append(("collateral_type", "collateral_inconsistent", _("A collateral value needs a collateral type.")))
-    if values["legal_status"] in CASE_NUMBER_NEEDED and not values["case_number"]:
-        issues.append(("case_number", "required", _("A judgment or enforcement needs its court case number.")))
+        if max(filter(None, values[name]), default="") > cutoff:
+            for i, value in enumerate(values[name]):
+                if value and value > cutoff:
+                    issues[i].append((name, "after_cutoff", _("Later than the cut-off date %(d)s.") % {"d": cutoff}))
+    _check_rows(values, issues, cutoff)
     return values, issues
+
+
+def _check_rows(values: dict[str, list[str | None]], issues: dict[int, list[Issue]], cutoff: str) -> None:
+    """Checks across the columns of a row."""
+    cutoff_day = date.fromisoformat(cutoff).toordinal()
+    for i, (dpd, default_date) in enumerate(zip(values["days_past_due"], values["default_date"], strict=True)):
+        if dpd is not None and default_date and default_date <= cutoff:
+            days_in_default = cutoff_day - date.fromisoformat(default_date).toordinal()
+            if int(dpd) < days_in_default:
+                message = _("A loan in default since %(d)s is at least %(n)d days past due at the cut-off.")
+                issues[i].append(
+                    ("days_past_due", "dpd_inconsistent", message % {"d": default_date, "n": days_in_default})
+                )
+    for i, (charge_off_date, flag) in enumerate(zip(values["charge_off_date"], values["charged_off"], strict=True)):
+        if charge_off_date and flag == "false":
+            issues[i].append(
+                ("charged_off", "charge_off_inconsistent", _("A charge-off date is given but the flag is no."))
+            )
+    for i, (value, kind) in enumerate(zip(values["collateral_value"], values["collateral_type"], strict=True)):
+        if value and value.strip("0.") and kind == Loan.CollateralType.NONE:
+            issues[i].append(
+                ("collateral_type", "collateral_inconsistent", _("A collateral value needs a collateral type."))
+            )
+    for i, (status, case_number) in enumerate(zip(values["legal_status"], values["case_number"], strict=True)):
+        if status in CASE_NUMBER_NEEDED and not case_number:
+            issues[i].append(("case_number", "required", _("A judgment or enforcement needs its court case number.")))
 
 
 # --- Readers: rows of cell texts, one at a time ----------------------------------------------------------------
@@ -308,7 +383,10 @@ def is_workbook(file: IO[bytes]) -> bool:
 
 def csv_rows(binary: IO[bytes]) -> Iterator[list[str]]:
     text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
-    yield from csv.reader(text)
+    try:
+        yield from csv.reader(text)
+    finally:
+        text.detach()  # the caller's file stays open
 
 
 def _cell_text(value: Any) -> str:

@@ -89,7 +89,11 @@ class VaultRecord(models.Model):
     so a record copied onto another loan fails to decrypt. Only portfolios.vault reads it.
     """
 
-    loan = models.OneToOneField(Loan, on_delete=models.CASCADE, primary_key=True, related_name="vault_record")
+    # No database-level foreign key: checking it would lock every loan row of a million-row import once more; the
+    # import writes and deletes vault records together with their loans, in one transaction.
+    loan = models.OneToOneField(
+        Loan, on_delete=models.CASCADE, primary_key=True, related_name="vault_record", db_constraint=False
+    )
     ciphertext = models.BinaryField()
 
     class Meta:

@@ -202,57 +202,73 @@ class _Import:
             self.add(1, column, code, message)
         if any(code == "missing_column" for _column, code, _message in header_issues):
             return
-        numbered = enumerate(rows, start=2)
+        numbered = ((row_no, cells) for row_no, cells in enumerate(rows, start=2) if any(cells))  # skip blank lines
         copy_sql = f"COPY {STAGING} ({', '.join(STAGED_COLUMNS)}) FROM STDIN"
         hasher = vault.Hasher()
-        cutoff = self.portfolio.cutoff_date.isoformat()
-        while True:
-            read, lines = 0, []
+        while batch := list(islice(numbered, BATCH_ROWS)):
             with cursor.copy(copy_sql) as copy:
-                for row_no, cells in islice(numbered, BATCH_ROWS):
-                    read += 1
-                    if any(cells):  # blank lines are skipped, but keep their row numbers
-                        lines.append(self.staged_line(row_no, cells, plan, hasher, cutoff))
-                        if len(lines) == 500:
-                            copy.write("".join(lines))
-                            lines = []
-                copy.write("".join(lines))
-            if read < BATCH_ROWS:
-                break
-            self.save_progress(0.9 * min(done(self.job.rows_read + 1), 1.0))
+                copy.write(self.staged_text(batch, plan, hasher))
+            self.save_progress(0.9 * min(done(batch[-1][0]), 1.0))
         if not self.job.rows_read:
             self.add(None, "", "empty_tape", _("The tape has no loans."))
 
-    def staged_line(self, row_no: int, cells: list[str], plan: tape.Plan, hasher: vault.Hasher, cutoff: str) -> str:
-        """One row checked and turned into a line of COPY's text format."""
-        values, issues = tape.row_check(cells, plan, cutoff=cutoff, currency=self.portfolio.currency)
-        self.job.rows_read += 1
-        if issues:
-            self.job.rows_with_errors += 1
-            for column, code, message in issues:
-                self.add(row_no, column, code, message)
-        identity, loan_id = values["national_id"], values["loan_id"]
-        debtor = title = sealed = NULL
-        if identity:
-            debtor = hasher.pseudonym(portfolio_id=self.portfolio.pk, identity=identity)
-            if (originated := values["origination_date"]) and (amount := values["origination_amount"]):
-                digest = hasher.title(
+    def staged_text(self, batch: list[tuple[int, list[str]]], plan: tape.Plan, hasher: vault.Hasher) -> str:
+        """A batch of rows checked, their debtors hashed and sealed, as lines of COPY's text format."""
+        row_numbers = [row_no for row_no, _cells in batch]
+        cutoff = self.portfolio.cutoff_date.isoformat()
+        values, issues = tape.batch_check(
+            [cells for _row_no, cells in batch], plan, cutoff=cutoff, currency=self.portfolio.currency
+        )
+        self.job.rows_read += len(batch)
+        self.job.rows_with_errors += len(issues)
+        for index in sorted(issues):
+            for column_name, code, message in issues[index]:
+                self.add(row_numbers[index], column_name, code, message)
+        debtors, titles, sealed = self.identities(values, hasher)
+        columns = [
+            list(map(str, row_numbers)),
+            ["t" if index in issues else "f" for index in range(len(batch))],
+            debtors,
+            titles,
+            sealed,
+        ]
+        for name in LOAN_COLUMNS:
+            column = values[name]
+            if name in FREE_TEXT and _needs_escapes("".join(filter(None, column))):
+                column = [None if value is None else value.translate(COPY_ESCAPES) for value in column]
+            columns.append([NULL if value is None else value for value in column])
+        return "".join(line + "\n" for line in map("\t".join, zip(*columns, strict=True)))
+
+    def identities(self, values: dict[str, list[str | None]], hasher: vault.Hasher) -> tuple[list[str], ...]:
+        """Per row: the debtor's pseudonym, the debt's title hash and the sealed identity (COPY text, or NULL)."""
+        debtors, titles, sealed = [], [], []
+        seal = not self.job.error_count  # a failed tape keeps nothing: skip the encryption
+        pii = zip(*(values[name] for name in tape.PII), strict=True)
+        originations = zip(values["origination_date"], values["origination_amount"], strict=True)
+        for identity, loan_id, (originated, amount), fields in zip(
+            values["national_id"], values["loan_id"], originations, pii, strict=True
+        ):
+            if not identity:
+                debtors.append(NULL)
+                titles.append(NULL)
+                sealed.append(NULL)
+                continue
+            debtors.append(hasher.pseudonym(portfolio_id=self.portfolio.pk, identity=identity))
+            if originated and amount:
+                key = hasher.title(
                     identity=identity, origination_date=originated, origination_amount=tape.amount_key(amount)
                 )
-                title = "\\\\x" + digest.hex()
-        if not self.job.error_count and loan_id:  # a failed tape keeps nothing: skip the encryption
-            identities = tape.SEPARATOR.join([values[name] or "" for name in tape.PII]).encode()
-            sealed = "\\\\x" + vault.seal(identities, context=vault.record_context(self.portfolio.pk, loan_id)).hex()
-        fields = [str(row_no), "t" if issues else "f", debtor, title, sealed]
-        for name in LOAN_COLUMNS:
-            value = values[name]
-            if value is None:
-                fields.append(NULL)
-            elif name in FREE_TEXT and ("\\" in value or "\t" in value or "\n" in value or "\r" in value):
-                fields.append(value.translate(COPY_ESCAPES))
+                titles.append("\\\\x" + key.hex())
             else:
-                fields.append(value)
-        return "\t".join(fields) + "\n"
+                titles.append(NULL)
+            if seal and loan_id:
+                plaintext = tape.SEPARATOR.join(field or "" for field in fields).encode()
+                sealed.append(
+                    "\\\\x" + vault.seal(plaintext, context=vault.record_context(self.portfolio.pk, loan_id)).hex()
+                )
+            else:
+                sealed.append(NULL)
+        return debtors, titles, sealed
 
     def check_across_rows(self, cursor: Any) -> None:
         """Repeated loan ids, and debts whose title is already held by a listing on sale or sold, in one query."""
@@ -328,6 +344,10 @@ class _Import:
             with self.phase("figures"):
                 portfolio_stats_compute(portfolio=portfolio, loans_table=STAGING)
             self.finish(succeeded=True)
+
+
+def _needs_escapes(text: str) -> bool:
+    return "\\" in text or "\t" in text or "\n" in text or "\r" in text
 
 
 def _staging_ddl(cursor: Any) -> str:

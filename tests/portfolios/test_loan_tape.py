@@ -297,3 +297,20 @@ def test_a_real_worker_imports_with_moving_progress(live_server_url, make_user):
     assert seen == sorted(seen)
     assert Loan.objects.filter(portfolio=portfolio).count() == job["loans_imported"]
     assert not ImportIssue.objects.exists()
+
+
+def test_backslashes_tabs_and_newlines_in_text_are_kept(draft, import_tape):
+    odd = loan_row(1, loan_id="A\\1\tB", region="Zhe\njiang\\", credit_score_band="\\N")
+    job = import_tape(draft, csv_upload([odd, loan_row(2, credit_score_band="")]))
+    assert job.status == Status.SUCCEEDED, issues_of(job)
+    loan = Loan.objects.get(portfolio=draft, loan_id="A\\1\tB")
+    assert (loan.region, loan.credit_score_band) == ("Zhe\njiang\\", "\\N")
+    assert Loan.objects.get(portfolio=draft, loan_id="L-000002").credit_score_band == ""
+
+
+def test_blank_lines_are_skipped_but_counted_in_row_numbers(draft, import_tape):
+    text = csv_upload([loan_row(1), loan_row(2, total_claim="x")]).read().decode()
+    header, first, second = text.splitlines()
+    upload = SimpleUploadedFile("tape.csv", f"{header}\n{first}\n\n{second}\n".encode())
+    job = import_tape(draft, upload)
+    assert issues_of(job) == {(4, "total_claim", "bad_number")} and job.rows_read == 2
