@@ -301,7 +301,8 @@ def batch_check(
     issues: dict[int, list[Issue]] = defaultdict(list)
     values: dict[str, list[str | None]] = {}
     for name, index, column in plan:
-        texts = list(map(str.strip, by_position[index])) if index >= 0 else [""] * count
+        present = 0 <= index < len(by_position)  # rows may stop before the header's last columns
+        texts = list(map(str.strip, by_position[index])) if present else [""] * count
         parsed: list[str | None] = list(texts)
         for i in column.suspects(texts):
             text = texts[i]

@@ -314,3 +314,13 @@ def test_blank_lines_are_skipped_but_counted_in_row_numbers(draft, import_tape):
     upload = SimpleUploadedFile("tape.csv", f"{header}\n{first}\n\n{second}\n".encode())
     job = import_tape(draft, upload)
     assert issues_of(job) == {(4, "total_claim", "bad_number")} and job.rows_read == 2
+
+
+def test_rows_shorter_than_the_header_read_as_empty_cells(draft, import_tape):
+    text = io.StringIO()
+    csv.writer(text).writerows([[*HEADER[:16], "credit_score_band"], [loan_row(1)[column] for column in HEADER[:16]]])
+    upload = SimpleUploadedFile("tape.csv", text.getvalue().encode())
+    job = import_tape(draft, upload)
+    assert job.status == Status.SUCCEEDED, issues_of(job)
+    loan = Loan.objects.get(portfolio=draft)
+    assert (loan.legal_status, loan.credit_score_band) == ("none", "")
