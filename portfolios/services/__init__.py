@@ -7,6 +7,7 @@ from portfolios.services.listing import (
     portfolio_review,
     portfolio_submit,
     portfolio_transition,
+    portfolio_transition_many,
     portfolio_update,
     portfolio_withdraw,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "portfolio_review",
     "portfolio_submit",
     "portfolio_transition",
+    "portfolio_transition_many",
     "portfolio_update",
     "portfolio_withdraw",
 ]

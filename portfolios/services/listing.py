@@ -104,6 +104,19 @@ def portfolio_transition(*, portfolio: Portfolio, to: str, actor: User | None, r
     return locked
 
 
+def portfolio_transition_many(*, portfolio_ids: list[int], to: str, actor: User | None = None) -> None:
+    """The same move for many portfolios in one transaction (a closing sweep's lots); all or none."""
+    with transaction.atomic():
+        locked = list(Portfolio.objects.select_for_update().filter(pk__in=portfolio_ids).order_by("pk"))
+        illegal = [p for p in locked if not rules.can_transition(p.status, to)]
+        if illegal or len(locked) != len(set(portfolio_ids)):
+            raise PortfolioError("illegal_transition", _("Some portfolios cannot become %(target)s.") % {"target": to})
+        PortfolioEvent.objects.bulk_create(
+            PortfolioEvent(portfolio=p, from_status=p.status, to_status=to, actor=actor) for p in locked
+        )
+        Portfolio.objects.filter(pk__in=portfolio_ids).update(status=to, rejection_reason="", updated_at=timezone.now())
+
+
 def portfolio_submit(*, user: User, portfolio: Portfolio) -> Portfolio:
     _require_seller_member(user=user, seller=portfolio.seller)
     return portfolio_transition(portfolio=portfolio, to=Portfolio.Status.SUBMITTED, actor=user)

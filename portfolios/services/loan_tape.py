@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 Status = LoanTapeImport.Status
 BATCH_ROWS = 20_000  # rows per COPY; progress is saved between batches
+CHUNK_ROWS = 1_000  # rows checked and sent at a time
 STAGING = "loan_tape_staging"
 LOAN_COLUMNS = [name for name, column in tape.COLUMNS.items() if not column.pii]
 STAGED_COLUMNS = ["row_no", "has_error", "debtor", "title_hash", "pii", *LOAN_COLUMNS]
@@ -209,7 +210,9 @@ class _Import:
         hasher = vault.Hasher()
         while batch := list(islice(numbered, BATCH_ROWS)):
             with cursor.copy(copy_sql) as copy:
-                copy.write(self.staged_text(batch, plan, hasher))
+                # Small chunks: the server stores one while the next is checked.
+                for start in range(0, len(batch), CHUNK_ROWS):
+                    copy.write(self.staged_text(batch[start : start + CHUNK_ROWS], plan, hasher))
             self.save_progress(0.9 * min(done(batch[-1][0]), 1.0))
         if not self.job.rows_read:
             self.add(None, "", "empty_tape", _("The tape has no loans."))

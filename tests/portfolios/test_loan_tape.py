@@ -176,6 +176,10 @@ def test_a_new_tape_replaces_the_old_one_whole(draft, import_tape):
 def test_only_the_newest_upload_lands_and_only_while_the_listing_is_editable(draft, member):
     first = loan_tape.loan_tape_upload(user=member, portfolio=draft, file=csv_upload([loan_row(1)]))
     second = loan_tape.loan_tape_upload(user=member, portfolio=draft, file=csv_upload([loan_row(2)]))
+    stored = Path(first.file.path).resolve()
+    assert stored.is_relative_to(Path(settings.PRIVATE_MEDIA_ROOT).resolve()) and stored.stat().st_mode & 0o077 == 0
+    with pytest.raises(NotImplementedError):  # private: no URL serves it
+        first.file.url  # noqa: B018
     assert loan_tape.loan_tape_import(job_id=first.pk).status == Status.FAILED
     assert issues_of(first) == {(None, "", "superseded")}
     services.portfolio_submit(user=member, portfolio=draft)
