@@ -11,7 +11,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts import selectors
-from accounts.models import Membership, User
+from accounts.models import User
 
 
 class Listing(Protocol):
@@ -52,21 +52,21 @@ def buyer_eligibility_check(*, user: User | AnonymousUser, auction: Lot, amount:
         return Eligibility("login_required", _("Sign in to bid."), reverse("accounts:login"))
     if user.is_suspended or not user.is_active:
         return Eligibility("suspended", _("Your account is suspended from bidding. Contact support."))
-    seller_id = auction.portfolio.seller_id
-    if Membership.objects.filter(user=user, organization_id=seller_id).exists():
+    buyer = selectors.standing(user=user, seller_id=auction.portfolio.seller_id)
+    if buyer.seller_member:
         return Eligibility("own_listing", _("You belong to the seller of this portfolio, so you cannot bid on it."))
-    if selectors.is_related_party(user=user, seller_id=seller_id):
+    if buyer.related_party:
         return Eligibility(
             "related_party", _("You are recorded as related to this seller or its debtors, so you cannot bid here.")
         )
-    kyc = selectors.kyc_status(user=user)
+    kyc = buyer.kyc_status
     if kyc != "approved":
         message = {
             "pending": _("Your identity check is being reviewed; you can bid once it is approved."),
             "rejected": _("Your identity check was rejected; see why and submit it again."),
         }.get(kyc, _("Verify your identity before bidding."))
         return Eligibility("kyc_required", message, reverse("accounts:verification"))
-    professional = selectors.investor_class(user=user) == "professional"
+    professional = buyer.investor_class == "professional"
     if auction.portfolio.audience == "professional_only" and not professional:
         return Eligibility(
             "professional_only",

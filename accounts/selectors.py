@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts import rules
@@ -41,7 +41,7 @@ def organizations_acted_for(*, user: User) -> QuerySet[Organization]:
     return Organization.objects.filter(memberships__user=user, memberships__role__in=Membership.ACTING_ROLES)
 
 
-def _verified_organizations(user: User) -> QuerySet[KycSubmission]:
+def _verified_organizations(user: User | OuterRef) -> QuerySet[KycSubmission]:
     """Approved organization verifications that extend to `user`: owners and traders act for it, viewers don't."""
     return KycSubmission.objects.filter(
         kind=KycSubmission.Kind.ORGANIZATION,
@@ -55,21 +55,53 @@ def kyc_latest(*, user: User) -> KycSubmission | None:
     return user.kyc_submissions.order_by("-submitted_at").first()
 
 
+@dataclass(frozen=True)
+class Standing:
+    """Where a buyer stands, read in one query (the bid path asks on every bid)."""
+
+    kyc_status: str  # `unverified`, `pending`, `approved` or `rejected`
+    investor_class: str  # `retail` or `professional`
+    seller_member: bool = False  # belongs to the given seller, in any role
+    related_party: bool = False  # flagged by staff as related to the given seller or its debtors
+
+
+def standing(*, user: User, seller_id: int | None = None) -> Standing:
+    """KYC status (a member of an organization verified as such is approved), investor class (members of a verified
+    institution, or holders of a confirmed, unexpired classification, are professional), and conflicts with a seller."""
+    me = OuterRef("pk")
+    row = (
+        User.objects.filter(pk=user.pk)
+        .annotate(
+            organization_verified=Exists(_verified_organizations(me)),
+            institution=Exists(
+                _verified_organizations(me).filter(organization__kind=Organization.Kind.INSTITUTIONAL_INVESTOR)
+            ),
+            latest_kyc=Subquery(KycSubmission.objects.filter(user=me).order_by("-submitted_at").values("status")[:1]),
+            classified=Exists(
+                InvestorClassification.objects.filter(
+                    user=me, status=ReviewStatus.APPROVED, valid_until__gt=timezone.now()
+                )
+            ),
+            seller_member=Exists(Membership.objects.filter(user=me, organization_id=seller_id or 0)),
+            related_party=Exists(RelatedPartyFlag.objects.filter(user=me, seller_id=seller_id or 0)),
+        )
+        .values("organization_verified", "institution", "latest_kyc", "classified", "seller_member", "related_party")
+        .get()
+    )
+    return Standing(
+        kyc_status=ReviewStatus.APPROVED if row["organization_verified"] else row["latest_kyc"] or "unverified",
+        investor_class="professional" if row["institution"] or row["classified"] else "retail",
+        seller_member=row["seller_member"],
+        related_party=row["related_party"],
+    )
+
+
 def kyc_status(*, user: User) -> str:
-    """`unverified`, `pending`, `approved` or `rejected`; a member of an organization verified as such is approved."""
-    if _verified_organizations(user).exists():
-        return ReviewStatus.APPROVED
-    latest = kyc_latest(user=user)
-    return latest.status if latest is not None else "unverified"
+    return standing(user=user).kyc_status
 
 
 def investor_class(*, user: User) -> str:
-    """`professional` for members of a verified institution or holders of a confirmed, unexpired classification."""
-    verified_institution = (
-        _verified_organizations(user).filter(organization__kind=Organization.Kind.INSTITUTIONAL_INVESTOR).exists()
-    )
-    confirmed = user.classifications.filter(status=ReviewStatus.APPROVED, valid_until__gt=timezone.now()).exists()
-    return "professional" if verified_institution or confirmed else "retail"
+    return standing(user=user).investor_class
 
 
 def classification_latest(*, user: User) -> InvestorClassification | None:

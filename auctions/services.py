@@ -12,7 +12,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -487,27 +487,44 @@ def _sealed_bid(auction: Auction, participant: Participant, amount: Decimal, now
 
 
 def auction_close(*, auction_id: int, skip_locked: bool = False) -> bool:
-    """Close an auction whose time has come: reveal sealed bids, decide sold (highest bid ≥ reserve) or unsold,
-    emit `closed`, update the portfolio. Idempotent under the row lock: True only for the run that closed it."""
+    """Close an auction whose time has come. Idempotent under the row lock: True only for the run that closed it."""
+    return _close(Auction.objects.filter(pk=auction_id), skip_locked=skip_locked) == 1
+
+
+def auctions_close_due(*, limit: int = 200) -> int:
+    """Close up to `limit` due auctions in one transaction, skipping rows another worker holds; returns how many."""
+    due = Auction.objects.filter(status__in=Auction.OPEN, closes_at__lte=timezone.now()).order_by("closes_at", "pk")
+    return _close(due, skip_locked=True, limit=limit)
+
+
+def _close(auctions: QuerySet[Auction], *, skip_locked: bool, limit: int = 1) -> int:
+    """Reveal sealed bids, decide sold (highest bid ≥ reserve) or unsold, emit `closed`, move the portfolios —
+    for each locked auction still open past its time, all in one transaction."""
     with transaction.atomic():
-        auction = _lock(auction_id, skip_locked=skip_locked)
+        locked = list(auctions.select_for_update(skip_locked=skip_locked, of=("self",))[:limit])
         now = timezone.now()
-        if auction is None or auction.status not in Auction.OPEN or now < auction.closes_at:
-            return False
-        events = _open_if_due(auction, now)
-        if auction.is_sealed:
-            events += _reveal(auction, now)
-        sold = auction.current_price is not None and auction.current_price >= auction.reserve_price
-        auction.status, auction.closed_at = Auction.Status.CLOSED, now
-        auction.result = Auction.Result.SOLD if sold else Auction.Result.UNSOLD
-        auction.final_price = auction.current_price if sold else None
-        payload = {"result": auction.result, "final_price": money.text(auction.final_price)}
-        events.append(_emit(auction, AuctionEvent.Kind.CLOSED, payload, at=now))
+        closing = [auction for auction in locked if auction.status in Auction.OPEN and now >= auction.closes_at]
+        events: list[AuctionEvent] = []
+        for auction in closing:
+            events += _open_if_due(auction, now)
+            if auction.is_sealed:
+                events += _reveal(auction, now)
+            sold = auction.current_price is not None and auction.current_price >= auction.reserve_price
+            auction.status, auction.closed_at = Auction.Status.CLOSED, now
+            auction.result = Auction.Result.SOLD if sold else Auction.Result.UNSOLD
+            auction.final_price = auction.current_price if sold else None
+            payload = {"result": auction.result, "final_price": money.text(auction.final_price)}
+            events.append(_emit(auction, AuctionEvent.Kind.CLOSED, payload, at=now))
         AuctionEvent.objects.bulk_create(events)
-        auction.save()
-        outcome = Portfolio.Status.SOLD if sold else Portfolio.Status.UNSOLD
-        portfolio_services.portfolio_transition(portfolio=auction.portfolio, to=outcome, actor=None)
-    return True
+        Auction.objects.bulk_update(closing, [*CHANGING, "result", "final_price", "closed_at"])
+        for result, outcome in (
+            (Auction.Result.SOLD, Portfolio.Status.SOLD),
+            (Auction.Result.UNSOLD, Portfolio.Status.UNSOLD),
+        ):
+            lots = [auction.portfolio_id for auction in closing if auction.result == result]
+            if lots:
+                portfolio_services.portfolio_transition_many(portfolio_ids=lots, to=outcome)
+    return len(closing)
 
 
 def _reveal(auction: Auction, now: datetime) -> list[AuctionEvent]:
@@ -602,24 +619,12 @@ def bid_void(*, bid: Bid, actor: User, reason: str) -> Auction:
     return locked
 
 
-def due_auction_ids(*, now: datetime | None = None, limit: int = 1000) -> tuple[list[int], list[int]]:
-    """Auctions whose start or end has come: (to open, to close)."""
-    now = now or timezone.now()
-    opening = Auction.objects.filter(status=Auction.Status.SCHEDULED, starts_at__lte=now, closes_at__gt=now)
-    closing = Auction.objects.filter(status__in=Auction.OPEN, closes_at__lte=now)
-    return (
-        list(opening.order_by("starts_at").values_list("pk", flat=True)[:limit]),
-        list(closing.order_by("closes_at").values_list("pk", flat=True)[:limit]),
-    )
-
-
 def auctions_sweep() -> tuple[int, int]:
     """Open and close every due auction (skipping ones another worker holds); returns how many of each."""
-    opened = closed = 0
-    while True:
-        to_open, to_close = due_auction_ids()
-        opened += sum(auction_open(auction_id=pk) for pk in to_open)
-        done = sum(auction_close(auction_id=pk, skip_locked=True) for pk in to_close)
+    now = timezone.now()
+    opening = Auction.objects.filter(status=Auction.Status.SCHEDULED, starts_at__lte=now, closes_at__gt=now)
+    opened = sum(auction_open(auction_id=pk) for pk in opening.values_list("pk", flat=True)[:1000])
+    closed = 0
+    while done := auctions_close_due():
         closed += done
-        if len(to_close) < 1000 or not done:
-            return opened, closed
+    return opened, closed

@@ -26,12 +26,10 @@ from portfolios.models import Portfolio
 class Market:
     """Builds the world a test needs through the same models and services the site uses."""
 
-    def __init__(self, make_user: Any, warning: RiskWarning) -> None:
+    def __init__(self, make_user: Any, warning: RiskWarning, seller_name: str = "Jade River AMC") -> None:
         self.make_user = make_user
         self.warning = warning
-        self.seller = Organization.objects.create(
-            name="Jade River AMC", kind=Organization.Kind.ASSET_MANAGEMENT_COMPANY
-        )
+        self.seller = Organization.objects.create(name=seller_name, kind=Organization.Kind.ASSET_MANAGEMENT_COMPANY)
         self.trader = make_user("trader@jade.example.com")
         Membership.objects.create(user=self.trader, organization=self.seller, role=Membership.Role.TRADER)
         self.count = 0

@@ -1,0 +1,355 @@
+"""Auction engine benchmark, printed not asserted: accepted bids/s on one hot auction with 8 and 32 concurrent bidders
+through the service and through the HTTP API, next to the raw SQL limit (pgbench running the same BEGIN / SELECT FOR
+UPDATE / UPDATE / INSERT / COMMIT on the same database) measured in the same run; then the time to close 10,000
+auctions that end in the same second, each exactly once.
+
+Runs on its own database (`<name>_bench`, recreated) next to the one DATABASE_URL names.
+"""
+
+import argparse
+import multiprocessing
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / ".venv" / "bin"
+sys.path.insert(0, str(ROOT))
+
+SQL_LIMIT_SCRIPT = """BEGIN;
+SELECT price, seq FROM bench_hot WHERE id = 1 FOR UPDATE;
+UPDATE bench_hot SET price = price + 1, seq = seq + 1 WHERE id = 1;
+INSERT INTO bench_ledger (auction_id, amount, placed_at) VALUES (1, 1, now());
+COMMIT;
+"""
+# wrk: each thread rotates through its share of the bidders' tokens and bids the latest minimum it has seen.
+WRK_SCRIPT = r"""
+local tokens, thread_index, threads = {}, 0, {}
+function setup(thread)
+  thread:set("index", thread_index); thread_index = thread_index + 1; table.insert(threads, thread)
+end
+function init(args)
+  for token in string.gmatch(os.getenv("BENCH_TOKENS"), "[^,]+") do table.insert(tokens, token) end
+  mine, nextmin, accepted, turn = {}, os.getenv("BENCH_START"), 0, 0
+  local count = tonumber(os.getenv("BENCH_THREADS"))
+  for i = index + 1, #tokens, count do table.insert(mine, tokens[i]) end
+end
+function request()
+  turn = turn % #mine + 1
+  return wrk.format("POST", os.getenv("BENCH_PATH"), {["Content-Type"] = "application/json",
+    ["Authorization"] = "Token " .. mine[turn]}, '{"amount": "' .. nextmin .. '"}')
+end
+function response(status, headers, body)
+  if status == 201 then accepted = accepted + 1 end
+  local seen = string.match(body, '"min_next_bid":%s*"([%d%.]+)"')
+  if seen and tonumber(seen) > tonumber(nextmin) then nextmin = seen end
+end
+function done(summary, latency, requests)
+  local total = 0
+  for _, thread in ipairs(threads) do total = total + thread:get("accepted") end
+  io.write(string.format("accepted %d requests %d\n", total, summary.requests))
+end
+"""
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def bench_database_url() -> str:
+    url = urlsplit(os.environ["DATABASE_URL"])
+    name = url.path.lstrip("/") or "marketplace"
+    bench = urlunsplit(url._replace(path=f"/{name}_bench"))
+    with psycopg.connect(urlunsplit(url._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}_bench" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}_bench"')
+    return bench
+
+
+def sql_limit(url: str, clients: int, seconds: int) -> float:
+    """pgbench's transactions/s for the engine's locking transaction on one hot row."""
+    pgbench = shutil.which("pgbench")
+    if pgbench is None:
+        raise SystemExit("pgbench is missing (Debian: apt-get install postgresql-contrib)")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_hot, bench_ledger")
+        conn.execute("CREATE TABLE bench_hot (id int PRIMARY KEY, price numeric(18, 2), seq bigint)")
+        conn.execute("INSERT INTO bench_hot VALUES (1, 0, 0)")
+        conn.execute(
+            "CREATE TABLE bench_ledger (id bigserial PRIMARY KEY, auction_id int, amount numeric(18, 2), "
+            "placed_at timestamptz)"
+        )
+    with tempfile.NamedTemporaryFile("w", suffix=".sql") as script:
+        script.write(SQL_LIMIT_SCRIPT)
+        script.flush()
+        parts = urlsplit(url)
+        host = parts.hostname or dict(p.split("=") for p in parts.query.split("&") if p).get("host", "")
+        argv = [pgbench, "-n", "-f", script.name, "-c", str(clients), "-j", "2", "-T", str(seconds)]
+        argv += ["-h", host, "-U", parts.username or "postgres", parts.path.lstrip("/")]
+        if parts.port:
+            argv[-1:-1] = ["-p", str(parts.port)]
+        output = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    return float(re.search(r"tps = ([\d.]+)", output).group(1))  # type: ignore[union-attr]
+
+
+def django_setup(url: str) -> None:
+    os.environ.update(
+        DATABASE_URL=url,
+        DJANGO_SETTINGS_MODULE="marketplace.settings.local",
+        DEBUG="false",
+        BID_RATE_LIMIT="1000000000",
+        LOG_LEVEL="ERROR",
+        DB_POOL_MAX="40",
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def world(bidders: int) -> tuple[Any, list[Any], list[str]]:
+    """A seller, a hot auction, and `bidders` professional buyers with deposits and API tokens."""
+    from django.utils import timezone
+
+    from accounts.models import RiskWarning, User
+    from accounts.services import api_token_create
+    from tests.factories import Market
+
+    count = User.objects.count()
+
+    def make_user(email: str, **fields: Any) -> User:
+        return User.objects.create_user(email=f"{count}-{email}", email_verified_at=timezone.now())
+
+    warning = RiskWarning.objects.order_by("-published_at").first()
+    market = Market(make_user, warning, seller_name=f"Bench AMC {count}")  # type: ignore[arg-type]
+    auction = market.auction(
+        starting_price="1000.00",
+        increment="1.00",
+        ends_at=timezone.now() + timedelta(hours=3),
+        soft_close_window=timedelta(0),
+    )
+    buyers, tokens = [], []
+    for i in range(bidders):
+        buyer = market.buyer(f"bidder{i}", deposit_on=auction)
+        buyers.append(buyer)
+        tokens.append(api_token_create(user=buyer, name="bench")[1])
+    return auction, buyers, tokens
+
+
+def _before_fork() -> None:
+    """Children must not share the parent's connection pool (its sockets and its threads)."""
+    from django.db import connections
+
+    connections.close_all()
+    for connection in connections.all():
+        connection.close_pool()  # type: ignore[attr-defined]
+
+
+def _bidder(auction_id: int, user_id: int, deadline: float, start: str, results: Any) -> None:
+    from django.db import connections
+
+    from accounts.models import User
+    from auctions import services
+    from auctions.models import Auction
+
+    connections.close_all()
+    user = User.objects.get(pk=user_id)
+    amount, accepted, attempts = start, 0, 0
+    while time.monotonic() < deadline:
+        attempts += 1
+        try:
+            outcome = services.bid_place(user=user, auction_id=auction_id, amount=amount)
+            accepted += len([bid for bid in outcome.bids if bid.bidder_id == user_id])
+            amount = f"{outcome.auction.min_next_bid:.2f}"
+        except services.AuctionError as error:
+            if error.code == "too_low":
+                amount = error.extra["min_next_bid"]
+            elif error.code == "already_leading":
+                amount = f"{Auction.objects.values_list('min_next_bid', flat=True).get(pk=auction_id):.2f}"
+            else:
+                raise
+    results.put((accepted, attempts))
+
+
+def service_rate(bidders: int, seconds: int) -> float:
+    """Accepted bids/s through `bid_place`, one process per bidder (as separate web workers would be)."""
+
+    auction, buyers, _ = world(bidders)
+    _before_fork()
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    deadline = time.monotonic() + seconds + 1
+    processes = [
+        context.Process(target=_bidder, args=(auction.pk, buyer.pk, deadline, "1000.00", results)) for buyer in buyers
+    ]
+    for process in processes:
+        process.start()
+    started = time.monotonic()
+    totals = [results.get(timeout=seconds + 60) for _ in processes]
+    elapsed = time.monotonic() - started
+    for process in processes:
+        process.join()
+    return sum(accepted for accepted, _ in totals) / elapsed
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def http_rate(bidders: int, seconds: int) -> float:
+    """Accepted bids/s through POST /api/v1/auctions/{id}/bids/ on uvicorn with two worker processes (wrk)."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("wrk is missing (Debian: apt-get install wrk)")
+    from django.db import connections
+
+    auction, _, tokens = world(bidders)
+    connections.close_all()
+    port = free_port()
+    server = subprocess.Popen(
+        [BIN / "uvicorn", "marketplace.asgi:application", "--port", str(port), "--workers", "2", "--no-access-log"],
+        cwd=ROOT,
+        env={**os.environ, "DB_POOL_MAX": "20"},
+        start_new_session=True,
+    )
+    try:
+        for _ in range(100):
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        time.sleep(1)  # both workers up
+        with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+            script.write(WRK_SCRIPT)
+            script.flush()
+            env = {
+                **os.environ,
+                "BENCH_TOKENS": ",".join(tokens),
+                "BENCH_START": "1000.00",
+                "BENCH_THREADS": "2",
+                "BENCH_PATH": f"/api/v1/auctions/{auction.pk}/bids/",
+            }
+            argv = [wrk, "-t2", f"-c{bidders}", f"-d{seconds}s", "-s", script.name, f"http://127.0.0.1:{port}"]
+            output = subprocess.run(argv, capture_output=True, text=True, env=env, check=True).stdout
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
+    accepted = int(re.search(r"accepted (\d+)", output).group(1))  # type: ignore[union-attr]
+    return accepted / seconds
+
+
+def _sweeper(results: Any) -> None:
+    from django.db import connections
+
+    from auctions import services
+
+    connections.close_all()
+    results.put(services.auctions_sweep()[1])
+
+
+def closing_time(count: int, sweepers: int) -> tuple[float, int, int]:
+    """Seconds from the common end until `count` auctions are closed by `sweepers` processes (as Celery workers
+    running the sweep would); plus how many were closed and how many `closed` events exist (must both be count)."""
+    from django.utils import timezone
+
+    from auctions.models import Auction, AuctionEvent
+    from portfolios.models import Portfolio
+
+    auction, *_ = world(1)
+    seller, trader = auction.portfolio.seller, auction.created_by
+    now = timezone.now()
+    end = now + timedelta(seconds=3)
+    portfolios = Portfolio.objects.bulk_create(
+        Portfolio(
+            seller=seller,
+            created_by=trader,
+            title=f"Bulk lot {i}",
+            debt_type="sme",
+            cutoff_date=now.date(),
+            status=Portfolio.Status.IN_AUCTION,
+        )
+        for i in range(count)
+    )
+    Auction.objects.bulk_create(
+        Auction(
+            portfolio=portfolio,
+            status=Auction.Status.LIVE,
+            currency="CNY",
+            starts_at=now - timedelta(hours=1),
+            ends_at=end,
+            closes_at=end,
+            starting_price=Decimal(1000),
+            reserve_price=Decimal(1000),
+            increment=Decimal(10),
+            deposit_amount=Decimal(100),
+            min_next_bid=Decimal(1000),
+            created_by=trader,
+        )
+        for portfolio in portfolios
+    )
+    _before_fork()
+    time.sleep(max(0.0, (end - timezone.now()).total_seconds()))
+    started = time.monotonic()
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    processes = [context.Process(target=_sweeper, args=(results,)) for _ in range(sweepers)]
+    for process in processes:
+        process.start()
+    closed = sum(results.get(timeout=600) for _ in processes)
+    elapsed = time.monotonic() - started
+    for process in processes:
+        process.join()
+    events = AuctionEvent.objects.filter(kind="closed", auction__portfolio__title__startswith="Bulk lot").count()
+    return elapsed, closed, events
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--reps", type=int, default=3, help="repetitions per figure; medians are printed")
+    parser.add_argument("--closings", type=int, default=10_000)
+    parser.add_argument("--sweepers", type=int, default=2)
+    args = parser.parse_args()
+    url = bench_database_url()
+    django_setup(url)
+    rows = []
+    for bidders in (8, 32):
+        log(f"{bidders} bidders: pgbench, service, HTTP ({args.reps} x {args.seconds} s each)")
+        sql = statistics.median(sql_limit(url, bidders, args.seconds) for _ in range(args.reps))
+        service = statistics.median(service_rate(bidders, args.seconds) for _ in range(args.reps))
+        http = statistics.median(http_rate(bidders, args.seconds) for _ in range(args.reps))
+        rows.append((bidders, sql, service, http))
+    log(f"closing {args.closings} auctions that end in the same second with {args.sweepers} sweepers")
+    elapsed, closed, events = closing_time(args.closings, args.sweepers)
+    print(f"\nOne hot auction, accepted bids/s (median of {args.reps} x {args.seconds} s), 2 cores shared by all:")
+    print(f"{'bidders':>8} {'SQL limit':>10} {'service':>9} {'ratio':>6} {'HTTP':>8} {'ratio':>6}")
+    for bidders, sql, service, http in rows:
+        print(f"{bidders:>8} {sql:>10.0f} {service:>9.0f} {service / sql:>6.0%} {http:>8.0f} {http / sql:>6.0%}")
+    print(
+        f"\nClosing {args.closings} auctions ending in the same second: {elapsed:.1f} s with {args.sweepers} sweepers,"
+    )
+    print(
+        f"{closed} closed by the sweeps, {events} `closed` events (each exactly once: {closed == events == args.closings})"
+    )
+
+
+if __name__ == "__main__":
+    main()
