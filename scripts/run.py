@@ -65,6 +65,7 @@ def main() -> int:
         manage("migrate", "--noinput", "-v0", env=env)
         manage("collectstatic", "--noinput", "-v0", env=env)
         manage("demo_data", env=env)
+        manage("demo_auctions", env=env)
         bin_dir = Path(PYTHON).parent
         processes = [
             start(

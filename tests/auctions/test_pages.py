@@ -51,3 +51,25 @@ def test_the_bid_form_needs_a_signed_in_user_and_csrf(client, market):
     strict.force_login(market.buyer("buyer", deposit_on=auction))
     assert strict.post(f"/auctions/{auction.pk}/bid/", {"amount": "10000.00"}).status_code == 403
     assert not Bid.objects.exists()
+
+
+def test_demo_auctions_are_idempotent_and_show_a_live_market(settings, tmp_path, risk_warning, client):
+    from django.core.management import call_command
+
+    from auctions.models import Auction
+    from payments.models import Deposit
+
+    settings.PRIVATE_MEDIA_ROOT = str(tmp_path)
+    call_command("demo_data")
+    call_command("demo_auctions")
+    counts = (Auction.objects.count(), Bid.objects.count(), Deposit.objects.count())
+    call_command("demo_auctions")
+    assert (Auction.objects.count(), Bid.objects.count(), Deposit.objects.count()) == counts
+    assert Auction.objects.filter(status="live").count() == 4
+    small = Auction.objects.get(portfolio__title__startswith="Ningbo")
+    assert (small.leader.email, small.bid_count, small.current_price) == ("buyer@pearl-bay.example.com", 2, 50500)
+    client.login(email="li.wei@example.com", password="demo-pass-2026")
+    html = client.get(f"/auctions/{small.pk}/").content.decode()
+    assert "bid-blocker" not in html and "Bidder 1" in html
+    consumer = Auction.objects.get(portfolio__title__startswith="Hangzhou credit")
+    assert 'data-code="professional_only"' in client.get(f"/auctions/{consumer.pk}/").content.decode()
