@@ -36,10 +36,12 @@ lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
 
-## bench: performance figures (printed, not asserted); wrk comes from Debian
+## bench: performance figures (printed, not asserted); wrk and pgbench come from Debian
 bench: $(VENV)/.dev-deps
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	@command -v pgbench >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-contrib >/dev/null; }
 	DEBUG=false $(BIN)/python scripts/services.py --prefer-local -- $(BIN)/python scripts/bench_asgi.py
+	$(BIN)/python scripts/services.py --prefer-local -- $(BIN)/python scripts/bench_auctions.py
 
 clean:
 	rm -rf $(VENV) .state .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -346,9 +346,8 @@ def main() -> None:
     print(
         f"\nClosing {args.closings} auctions ending in the same second: {elapsed:.1f} s with {args.sweepers} sweepers,"
     )
-    print(
-        f"{closed} closed by the sweeps, {events} `closed` events (each exactly once: {closed == events == args.closings})"
-    )
+    once = closed == events == args.closings
+    print(f"{closed} closed by the sweeps, {events} `closed` events (each exactly once: {once})")
 
 
 if __name__ == "__main__":
