@@ -8,7 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db import connection
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts import rules
@@ -41,16 +42,6 @@ def organizations_acted_for(*, user: User) -> QuerySet[Organization]:
     return Organization.objects.filter(memberships__user=user, memberships__role__in=Membership.ACTING_ROLES)
 
 
-def _verified_organizations(user: User | OuterRef) -> QuerySet[KycSubmission]:
-    """Approved organization verifications that extend to `user`: owners and traders act for it, viewers don't."""
-    return KycSubmission.objects.filter(
-        kind=KycSubmission.Kind.ORGANIZATION,
-        status=ReviewStatus.APPROVED,
-        organization__memberships__user=user,
-        organization__memberships__role__in=Membership.ACTING_ROLES,
-    )
-
-
 def kyc_latest(*, user: User) -> KycSubmission | None:
     return user.kyc_submissions.order_by("-submitted_at").first()
 
@@ -65,34 +56,49 @@ class Standing:
     related_party: bool = False  # flagged by staff as related to the given seller or its debtors
 
 
+# One round trip for every fact `standing` needs. Written as SQL because the bid path asks on every bid and the ORM
+# spent five times longer composing this query than PostgreSQL spent running it.
+STANDING_SQL = """
+SELECT
+    EXISTS (SELECT 1 FROM {kyc} k JOIN {membership} m ON m.organization_id = k.organization_id
+            WHERE k.kind = 'organization' AND k.status = 'approved' AND m.user_id = %(user)s
+              AND m.role = ANY(%(acting)s)) AS organization_verified,
+    EXISTS (SELECT 1 FROM {kyc} k JOIN {membership} m ON m.organization_id = k.organization_id
+            JOIN {organization} o ON o.id = k.organization_id
+            WHERE k.kind = 'organization' AND k.status = 'approved' AND m.user_id = %(user)s
+              AND m.role = ANY(%(acting)s) AND o.kind = %(institution)s) AS institution,
+    (SELECT k.status FROM {kyc} k WHERE k.user_id = %(user)s ORDER BY k.submitted_at DESC LIMIT 1) AS latest_kyc,
+    EXISTS (SELECT 1 FROM {classification} c WHERE c.user_id = %(user)s AND c.status = 'approved'
+              AND c.valid_until > %(now)s) AS classified,
+    EXISTS (SELECT 1 FROM {membership} m WHERE m.user_id = %(user)s AND m.organization_id = %(seller)s) AS member,
+    EXISTS (SELECT 1 FROM {flag} f WHERE f.user_id = %(user)s AND f.seller_id = %(seller)s) AS related
+""".format(  # noqa: S608, UP032 - only the models' table names are formatted in
+    kyc=KycSubmission._meta.db_table,
+    membership=Membership._meta.db_table,
+    organization=Organization._meta.db_table,
+    classification=InvestorClassification._meta.db_table,
+    flag=RelatedPartyFlag._meta.db_table,
+)
+
+
 def standing(*, user: User, seller_id: int | None = None) -> Standing:
     """KYC status (a member of an organization verified as such is approved), investor class (members of a verified
     institution, or holders of a confirmed, unexpired classification, are professional), and conflicts with a seller."""
-    me = OuterRef("pk")
-    row = (
-        User.objects.filter(pk=user.pk)
-        .annotate(
-            organization_verified=Exists(_verified_organizations(me)),
-            institution=Exists(
-                _verified_organizations(me).filter(organization__kind=Organization.Kind.INSTITUTIONAL_INVESTOR)
-            ),
-            latest_kyc=Subquery(KycSubmission.objects.filter(user=me).order_by("-submitted_at").values("status")[:1]),
-            classified=Exists(
-                InvestorClassification.objects.filter(
-                    user=me, status=ReviewStatus.APPROVED, valid_until__gt=timezone.now()
-                )
-            ),
-            seller_member=Exists(Membership.objects.filter(user=me, organization_id=seller_id or 0)),
-            related_party=Exists(RelatedPartyFlag.objects.filter(user=me, seller_id=seller_id or 0)),
-        )
-        .values("organization_verified", "institution", "latest_kyc", "classified", "seller_member", "related_party")
-        .get()
-    )
+    params = {
+        "user": user.pk,
+        "seller": seller_id,
+        "acting": [str(role) for role in Membership.ACTING_ROLES],
+        "institution": Organization.Kind.INSTITUTIONAL_INVESTOR.value,
+        "now": timezone.now(),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(STANDING_SQL, params)
+        organization_verified, institution, latest_kyc, classified, member, related = cursor.fetchone()
     return Standing(
-        kyc_status=ReviewStatus.APPROVED if row["organization_verified"] else row["latest_kyc"] or "unverified",
-        investor_class="professional" if row["institution"] or row["classified"] else "retail",
-        seller_member=row["seller_member"],
-        related_party=row["related_party"],
+        kyc_status=ReviewStatus.APPROVED if organization_verified else latest_kyc or "unverified",
+        investor_class="professional" if institution or classified else "retail",
+        seller_member=member,
+        related_party=related,
     )
 
 
