@@ -205,6 +205,10 @@ class Column:
     free_text: bool = False  # may hold any character (the other columns hold checked forms only)
 
 
+def _text_column(max_length: int, **options: Any) -> Column:
+    return Column(_text(max_length), _long_or_empty(max_length), **options)
+
+
 PLAIN_MONEY = _not_matching(PLAIN_AMOUNT.fullmatch)
 BORROWER_TYPES = frozenset(Loan.BorrowerType.values)
 COLLATERAL_TYPES = frozenset(Loan.CollateralType.values)
@@ -212,14 +216,14 @@ LEGAL_STATUSES = frozenset(Loan.LegalStatus.values)
 
 # The EBA NPL template's core, in tape order. PII columns go only to the vault.
 COLUMNS: dict[str, Column] = {
-    "loan_id": Column(_text(64), _long_or_empty(64), required=True, free_text=True),
+    "loan_id": _text_column(64, required=True, free_text=True),
     "borrower_type": Column(_choice(Loan.BorrowerType), _not_matching(BORROWER_TYPES.__contains__), required=True),
-    "borrower_id": Column(_text(64), _long_or_empty(64), required=True, pii=True),
-    "borrower_name": Column(_text(200), _long_or_empty(200), required=True, pii=True),
+    "borrower_id": _text_column(64, required=True, pii=True),
+    "borrower_name": _text_column(200, required=True, pii=True),
     "national_id": Column(_identity, _all_cells, required=True, pii=True),
-    "phone": Column(_text(32), _long_or_empty(32), pii=True, default=""),
-    "address": Column(_text(300), _long_or_empty(300), pii=True, default=""),
-    "region": Column(_text(64), _long_or_empty(64), required=True, free_text=True),
+    "phone": _text_column(32, pii=True, default=""),
+    "address": _text_column(300, pii=True, default=""),
+    "region": _text_column(64, required=True, free_text=True),
     "currency": Column(_currency, _not_matching(ISO_4217.__contains__), required=True),
     "origination_date": Column(_date, _not_plain_dates, required=True),
     "origination_amount": Column(_money, PLAIN_MONEY, required=True),
@@ -245,8 +249,8 @@ COLUMNS: dict[str, Column] = {
         _choice(Loan.LegalStatus), _not_matching(LEGAL_STATUSES.__contains__), default=Loan.LegalStatus.NONE.value
     ),
     # Court case numbers lead to public judgments that name the parties, so they are kept in the vault too.
-    "case_number": Column(_text(64), _long_or_empty(64), pii=True, default=""),
-    "credit_score_band": Column(_text(16), _long_or_empty(16), default="", free_text=True),
+    "case_number": _text_column(64, pii=True, default=""),
+    "credit_score_band": _text_column(16, default="", free_text=True),
 }
 REQUIRED = tuple(name for name, column in COLUMNS.items() if column.required)
 PII = tuple(name for name, column in COLUMNS.items() if column.pii)
