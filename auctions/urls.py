@@ -11,4 +11,5 @@ urlpatterns = [
     path("<int:pk>/", views.auction_room, name="room"),
     path("<int:pk>/bid/", views.bid, name="bid"),
     path("<int:pk>/proxy-bid/", views.proxy_bid, name="proxy-bid"),
+    path("new/<int:portfolio_id>/", views.auction_setup, name="setup"),
 ]

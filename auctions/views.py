@@ -1,16 +1,21 @@
 """Auction pages: the list and the auction room (read-only without JavaScript, with a working HTTP bid form)."""
 
 import uuid
+from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.models import User
 from auctions import selectors, services
+from auctions.forms import AuctionSetupForm
 from auctions.models import Auction
+from portfolios.models import Portfolio
 
 
 def auction_list(request: HttpRequest) -> HttpResponse:
@@ -31,7 +36,7 @@ def auction_room(request: HttpRequest, pk: int) -> HttpResponse:
     auction = _auction(pk)
     context = {
         "auction": auction,
-        "snapshot": selectors.snapshot(auction=auction, user=request.user),  # type: ignore[arg-type]
+        "snapshot": selectors.snapshot(auction=auction, user=cast(User, request.user)),
         "blocker": selectors.bid_blocker(user=request.user, auction=auction),
         "bids": selectors.bid_list(auction=auction).order_by("-seq")[:20],
         "request_id": uuid.uuid4(),
@@ -45,7 +50,7 @@ def bid(request: HttpRequest, pk: int) -> HttpResponse:
     """The HTTP bid form: the same `bid_place` as the API; the form's request id makes a double submit harmless."""
     try:
         outcome = services.bid_place(
-            user=request.user,  # type: ignore[arg-type]
+            user=cast(User, request.user),
             auction_id=pk,
             amount=request.POST.get("amount", "").strip(),
             request_key=request.POST.get("request_id", "")[:64],
@@ -67,7 +72,7 @@ def bid(request: HttpRequest, pk: int) -> HttpResponse:
 def proxy_bid(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.proxy_bid_set(
-            user=request.user,  # type: ignore[arg-type]
+            user=cast(User, request.user),
             auction_id=pk,
             max_amount=request.POST.get("max_amount", "").strip(),
         )
@@ -76,3 +81,24 @@ def proxy_bid(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("Your maximum is set; the system bids for you up to it."))
     return redirect("auctions:room", pk=pk)
+
+
+@login_required
+def auction_setup(request: HttpRequest, portfolio_id: int) -> HttpResponse:
+    """The seller puts an approved portfolio up for auction (the same service as the API; errors land on fields)."""
+    portfolio = get_object_or_404(Portfolio, pk=portfolio_id)
+    form = AuctionSetupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            auction = services.auction_create(
+                user=cast(User, request.user), portfolio=portfolio, data=form.to_service()
+            )
+        except ValidationError as error:
+            for field, problems in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, problems)
+        except services.AuctionError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("The auction is scheduled."))
+            return redirect("auctions:room", pk=auction.pk)
+    return render(request, "auctions/setup.html", {"form": form, "portfolio": portfolio})

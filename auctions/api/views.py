@@ -66,7 +66,9 @@ class AuctionListView(APIView):
     permission_classes = [ReadOpenly]
 
     @extend_schema(
-        parameters=[OpenApiParameter(name, str, required=False) for name in FILTERS], responses=OpenApiTypes.OBJECT
+        operation_id="v1_auctions_list",
+        parameters=[OpenApiParameter(name, str, required=False) for name in FILTERS],
+        responses=OpenApiTypes.OBJECT,
     )
     def get(self, request: Request) -> Response:
         auctions = selectors.auction_list(filters={name: request.query_params.get(name) for name in FILTERS})

@@ -73,3 +73,30 @@ def test_demo_auctions_are_idempotent_and_show_a_live_market(settings, tmp_path,
     assert "bid-blocker" not in html and "Bidder 1" in html
     consumer = Auction.objects.get(portfolio__title__startswith="Hangzhou credit")
     assert 'data-code="professional_only"' in client.get(f"/auctions/{consumer.pk}/").content.decode()
+
+
+def test_the_seller_schedules_an_auction_from_a_page_and_errors_land_on_fields(client, market):
+    from auctions.models import Auction
+
+    portfolio = market.portfolio()
+    client.force_login(market.trader)
+    url = f"/auctions/new/{portfolio.pk}/"
+    form = {
+        "format": "english",
+        "starts_at": "2030-01-01T09:00",
+        "ends_at": "2030-01-03T09:00",
+        "starting_price": "300000.00",
+        "reserve_price": "200000.00",
+        "soft_close_minutes": "5",
+    }
+    bad = client.post(url, form)
+    assert bad.status_code == 200 and "reserve cannot be below" in bad.content.decode()
+    assert not Auction.objects.exists()
+    done = client.post(url, {**form, "reserve_price": "350000.00"})
+    auction = Auction.objects.get()
+    assert done["Location"] == f"/auctions/{auction.pk}/"
+    assert (auction.deposit_amount, auction.increment, auction.reserve_price) == (30000, 3000, 350000)
+    client.force_login(market.buyer("outsider"))
+    other = market.portfolio()
+    refused = client.post(f"/auctions/new/{other.pk}/", {**form, "reserve_price": ""})
+    assert "owners and traders" in refused.content.decode()
