@@ -1,6 +1,7 @@
 """Read queries about auctions for the API, pages, consumers and the buyer-protection checks."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -158,3 +159,21 @@ def bid_blocker(*, user: User | AnonymousUser, auction: Auction) -> Eligibility 
             "deposit_required", message % {"amount": auction.deposit_amount, "currency": auction.currency}
         )
     return None
+
+
+@dataclass(frozen=True)
+class Result:
+    """How a closed auction ended, for payments: who won at what price (both None when unsold)."""
+
+    winner_id: int | None
+    final_price: Decimal | None
+    currency: str
+
+
+def result(*, auction_id: int) -> Result | None:
+    """The result of a closed auction, None while it is open or if it was cancelled."""
+    auction = Auction.objects.filter(pk=auction_id, status=Auction.Status.CLOSED).first()
+    if auction is None:
+        return None
+    sold = auction.result == Auction.Result.SOLD
+    return Result(auction.leader_id if sold else None, auction.final_price if sold else None, auction.currency)

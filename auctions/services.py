@@ -25,6 +25,7 @@ from auctions.selectors import iso
 from marketplace import money, ratelimit
 from marketplace.errors import DomainError
 from payments import selectors as payment_selectors
+from payments import tasks as payment_tasks
 from portfolios import services as portfolio_services
 from portfolios.models import Portfolio
 
@@ -524,6 +525,8 @@ def _close(auctions: QuerySet[Auction], *, skip_locked: bool, limit: int = 1) ->
             lots = [auction.portfolio_id for auction in closing if auction.result == result]
             if lots:
                 portfolio_services.portfolio_transition_many(portfolio_ids=lots, to=outcome)
+        for auction in closing:  # payments take over once the close is committed
+            payment_tasks.settlement_open.delay_on_commit(auction.pk)  # type: ignore[attr-defined]  # celery-types lags
     return len(closing)
 
 
@@ -583,6 +586,7 @@ def auction_cancel(*, auction: Auction, actor: User, reason: str) -> Auction:
         portfolio_services.portfolio_transition(
             portfolio=locked.portfolio, to=Portfolio.Status.APPROVED, actor=actor, reason=reason
         )
+        payment_tasks.deposits_release.delay_on_commit(locked.pk)  # type: ignore[attr-defined]
     return locked
 
 

@@ -246,6 +246,9 @@ AUCTION_DEFAULT_DEPOSIT_SHARE = Decimal("0.10")  # of the starting price; at mos
 BID_RATE_LIMIT = env.int("BID_RATE_LIMIT", default=20)
 BID_RATE_WINDOW_SECONDS = env.int("BID_RATE_WINDOW_SECONDS", default=10)
 
+# --- Payments -------------------------------------------------------------------------------------
+SETTLEMENT_DUE_DAYS = env.int("SETTLEMENT_DUE_DAYS", default=7)  # the winner pays the balance within this
+
 # --- Portfolios -----------------------------------------------------------------------------------
 # Loan tapes: largest upload, and how many problems a failed import keeps (it counts them all).
 LOAN_TAPE_MAX_UPLOAD_BYTES = env.int("LOAN_TAPE_MAX_UPLOAD_BYTES", default=512 * 1024 * 1024)
