@@ -386,6 +386,10 @@ def is_workbook(file: IO[bytes]) -> bool:
         return False
 
 
+# What a reader raises on a file that stops making sense part-way (bad encoding, broken quoting or archive).
+UNREADABLE = (UnicodeDecodeError, csv.Error, zipfile.BadZipFile)
+
+
 def csv_rows(binary: IO[bytes]) -> Iterator[list[str]]:
     text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
     try:

@@ -128,6 +128,7 @@ class _Import:
         self.pending: list[ImportIssue] = []
         self.stored = 0
         self.seconds: dict[str, float] = {}  # time spent in each phase, for the log
+        self.last_row = 1  # the last row read from the file
         self.job.rows_read = self.job.rows_with_errors = self.job.error_count = self.job.loans_imported = 0
 
     def add(self, row: int | None, column: str, code: str, message: str) -> None:
@@ -168,8 +169,14 @@ class _Import:
         with connection.cursor() as cursor:
             cursor.execute(_staging_ddl(cursor))
             try:
-                with self.phase("read"), self.job.file.open("rb") as file, _no_cyclic_gc():
-                    self.stage(cursor, file.file)
+                try:
+                    with self.phase("read"), self.job.file.open("rb") as file, _no_cyclic_gc():
+                        self.stage(cursor, file.file)
+                except tape.UNREADABLE as error:
+                    message = _("The file cannot be read after row %(row)d: %(error)s. Save it as UTF-8 CSV or XLSX.")
+                    self.add(None, "", "unreadable", message % {"row": self.last_row, "error": error})
+                    self.finish(succeeded=False)
+                    return
                 if self.job.rows_read:
                     with self.phase("check"):
                         cursor.execute(f"ANALYZE {STAGING}")
@@ -205,7 +212,7 @@ class _Import:
             self.add(1, column, code, message)
         if any(code == "missing_column" for _column, code, _message in header_issues):
             return
-        numbered = ((row_no, cells) for row_no, cells in enumerate(rows, start=2) if any(cells))  # skip blank lines
+        numbered = self.numbered(rows)
         copy_sql = f"COPY {STAGING} ({', '.join(STAGED_COLUMNS)}) FROM STDIN"
         hasher = vault.Hasher()
         while batch := list(islice(numbered, BATCH_ROWS)):
@@ -216,6 +223,13 @@ class _Import:
             self.save_progress(0.9 * min(done(batch[-1][0]), 1.0))
         if not self.job.rows_read:
             self.add(None, "", "empty_tape", _("The tape has no loans."))
+
+    def numbered(self, rows: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
+        """Rows with their spreadsheet row numbers (the header is 1); blank lines are skipped but counted."""
+        for row_no, cells in enumerate(rows, start=2):
+            self.last_row = row_no
+            if any(cells):
+                yield row_no, cells
 
     def staged_text(self, batch: list[tuple[int, list[str]]], plan: tape.Plan, hasher: vault.Hasher) -> str:
         """A batch of rows checked, their debtors hashed and sealed, as lines of COPY's text format."""

@@ -347,3 +347,14 @@ def test_rows_shorter_than_the_header_read_as_empty_cells(draft, import_tape):
     assert job.status == Status.SUCCEEDED, issues_of(job)
     loan = Loan.objects.get(portfolio=draft)
     assert (loan.legal_status, loan.credit_score_band) == ("none", "")
+
+
+def test_a_file_that_turns_unreadable_fails_with_the_row(draft, import_tape):
+    good = csv_upload([loan_row(n) for n in range(400)]).read()  # past the 64 KiB the upload check reads
+    assert len(good) > 64 * 1024
+    job = import_tape(draft, SimpleUploadedFile("tape.csv", good + "L-9,individual,\xff\n".encode("latin-1")))
+    assert job.status == Status.FAILED and not Loan.objects.exists()
+    (issue,) = job.issues.all()
+    assert (issue.code, issue.row) == ("unreadable", None)
+    read_up_to = int(re.search(r"after row (\d+)", issue.message).group(1))  # text is decoded ahead, in blocks
+    assert 300 < read_up_to <= 401
