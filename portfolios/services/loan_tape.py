@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from portfolios import rules, tape, vault
+from portfolios import rules, tape, tape_files, vault
 from portfolios.models import ImportIssue, Loan, LoanTapeImport, Portfolio
 from portfolios.services.listing import PortfolioError, _require_seller_member
 from portfolios.services.stats import portfolio_stats_compute
@@ -80,9 +80,9 @@ def _file_format(file: UploadedFile) -> str:
     if file.size is None or file.size > limit:
         raise ValidationError({"file": _("The file is larger than %(n)d MB.") % {"n": limit // (1024 * 1024)}})
     file.seek(0)
-    file_format = tape.sniff(file.read(64 * 1024), file.name or "")
+    file_format = tape_files.sniff(file.read(64 * 1024), file.name or "")
     file.seek(0)
-    if file_format == "xlsx" and not tape.is_workbook(file):
+    if file_format == "xlsx" and not tape_files.is_workbook(file):
         file_format = None
     file.seek(0)
     if file_format is None:
@@ -172,7 +172,7 @@ class _Import:
                 try:
                     with self.phase("read"), self.job.file.open("rb") as file, _no_cyclic_gc():
                         self.stage(cursor, file.file)
-                except tape.UNREADABLE as error:
+                except tape_files.UNREADABLE as error:
                     message = _("The file cannot be read after row %(row)d: %(error)s. Save it as UTF-8 CSV or XLSX.")
                     self.add(None, "", "unreadable", message % {"row": self.last_row, "error": error})
                     self.finish(succeeded=False)
@@ -195,10 +195,10 @@ class _Import:
     def rows(self, binary: IO[bytes]) -> tuple[Iterator[list[str]], Any]:
         """The file's rows and a function giving how far the reading is (0 to 1)."""
         if self.job.file_format == LoanTapeImport.Format.XLSX:
-            total, rows = tape.xlsx_rows(binary)
+            total, rows = tape_files.xlsx_rows(binary)
             return rows, lambda row_no: row_no / total if total else 0.0
         size = max(self.job.file_size, 1)
-        return tape.csv_rows(binary), lambda row_no: binary.tell() / size
+        return tape_files.csv_rows(binary), lambda row_no: binary.tell() / size
 
     def stage(self, cursor: Any, binary: IO[bytes]) -> None:
         """Read, check and COPY every row into the staging table, saving progress after each batch."""
