@@ -17,6 +17,11 @@ def channel(auction_id: int) -> str:
     return f"auction:{auction_id}"
 
 
+def user_channel(user_id: int) -> str:
+    """Personal messages (`outbid`) to every socket of one user."""
+    return f"user:{user_id}"
+
+
 def _redis() -> redis.Redis:
     global _client
     if _client is None:
@@ -24,13 +29,17 @@ def _redis() -> redis.Redis:
     return _client
 
 
-def publish(auction_id: int, event: dict[str, Any]) -> None:
-    """Best effort: a lost message is recovered by clients from the `seq` gap (the event is in the database)."""
+def publish(name: str, event: dict[str, Any]) -> None:
+    """Best effort: a lost event is recovered by clients from the `seq` gap (the event is in the database)."""
     try:
-        _redis().publish(channel(auction_id), json.dumps(event, separators=(",", ":")))
+        _redis().publish(name, json.dumps(event, separators=(",", ":")))
     except redis.RedisError:
-        log.warning("auction %s event %s not broadcast; clients will resync", auction_id, event.get("seq"))
+        log.warning("%s: %s %s not broadcast; clients will resync", name, event.get("type"), event.get("seq"))
 
 
 def on_commit(auction_id: int, event: dict[str, Any]) -> None:
-    transaction.on_commit(lambda: publish(auction_id, event))
+    transaction.on_commit(lambda: publish(channel(auction_id), event))
+
+
+def on_commit_to_user(user_id: int, message: dict[str, Any]) -> None:
+    transaction.on_commit(lambda: publish(user_channel(user_id), message))

@@ -447,8 +447,12 @@ def _record(
             )
         )
     Bid.objects.bulk_create(bids)
+    outbid = auction.leader_id
     auction.current_price, auction.leader_id, auction.leader_since = english.price, english.leader, now
     auction.min_next_bid = english.min_next_bid
+    if outbid is not None and outbid != auction.leader_id:
+        message = {"type": "outbid", "auction": auction.pk, "current_price": money.text(auction.current_price)}
+        broadcast.on_commit_to_user(outbid, message)
     return bids
 
 

@@ -1,0 +1,143 @@
+"""The real-time path on real servers: snapshot, events in `seq` order, bids and resync over the socket, personal
+outbid notices, and two ASGI processes sharing Redis."""
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+from django.db import connections
+from websockets.typing import Origin
+
+from accounts.services import api_token_create
+from auctions import services
+from auctions.models import AuctionEvent
+from tests import aio, processes
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def ws_url(base: str, auction_id: int) -> str:
+    return base.replace("http://", "ws://") + f"/ws/auctions/{auction_id}/"
+
+
+async def receive(ws: Any, timeout: float = 10) -> dict[str, Any]:
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+async def until(ws: Any, kind: str) -> dict[str, Any]:
+    while (message := await receive(ws))["type"] != kind:
+        pass
+    return message
+
+
+def test_watch_bid_over_the_socket_outbid_notice_and_resync(live_server_url, market):
+    auction = market.auction()
+    alice, bob = market.buyer("alice", deposit_on=auction), market.buyer("bob", deposit_on=auction)
+    alice_key, bob_key = (api_token_create(user=u, name="ws")[1] for u in (alice, bob))
+    connections.close_all()
+
+    async def scenario() -> None:
+        url, origin = ws_url(live_server_url, auction.pk), Origin(live_server_url)
+        async with (
+            websockets.connect(url, origin=origin) as anonymous,
+            websockets.connect(url, additional_headers={"Authorization": f"Token {alice_key}"}) as alice_ws,
+        ):
+            snapshot = await receive(anonymous)
+            assert snapshot["type"] == "snapshot" and snapshot["auction"]["min_next_bid"] == "10000.00"
+            assert (await receive(alice_ws))["auction"]["deposit_status"] == "held"
+            await anonymous.send(json.dumps({"type": "bid", "amount": "10000.00", "request_id": "a0"}))
+            refused = await until(anonymous, "bid.rejected")
+            assert (refused["code"], refused["request_id"]) == ("login_required", "a0")
+            await alice_ws.send(json.dumps({"type": "bid", "amount": "10000.00", "request_id": "r-1"}))
+            accepted = await until(alice_ws, "bid.accepted")
+            assert accepted["request_id"] == "r-1"
+            event = await until(anonymous, "bid")  # after `opened`, unless the worker opened it before we came
+            assert (
+                event["seq"]
+                == accepted["seq"]
+                == snapshot["seq"] + (1 if snapshot["auction"]["status"] == "live" else 2)
+            )
+            assert (event["amount"], event["bidder"], event["min_next_bid"]) == ("10000.00", "Bidder 1", "10100.00")
+            await alice_ws.send(json.dumps({"type": "bid", "amount": "1", "request_id": "r-2"}))
+            low = await until(alice_ws, "bid.rejected")
+            assert low["code"] == "already_leading"
+            async with httpx.AsyncClient(base_url=live_server_url) as http:
+                response = await http.post(
+                    f"/api/v1/auctions/{auction.pk}/bids/",
+                    json={"amount": "10500.00"},
+                    headers={"Authorization": f"Token {bob_key}"},
+                )
+                assert response.status_code == 201, response.text
+            outbid = await until(alice_ws, "outbid")
+            assert outbid == {"type": "outbid", "auction": auction.pk, "current_price": "10500.00"}
+            second = await until(anonymous, "bid")
+            assert (second["seq"], second["amount"], second["bidder"]) == (event["seq"] + 1, "10500.00", "Bidder 2")
+            await anonymous.send(json.dumps({"type": "resync", "since_seq": event["seq"] - 1}))
+            replay = [await receive(anonymous), await receive(anonymous), await receive(anonymous)]
+            assert [m["type"] for m in replay] == ["bid", "bid", "resync.done"]
+            assert [m["seq"] for m in replay] == [event["seq"], second["seq"], second["seq"]]
+
+    aio.run(scenario())
+
+
+@pytest.mark.slow
+def test_two_servers_deliver_every_event_of_a_500_bid_auction_in_order(live_server_url, market, settings):
+    settings.BID_RATE_LIMIT = 10_000
+    auction = market.auction(starting_price="1000.00", increment="10.00")
+    buyers = [market.buyer(f"b{i}", deposit_on=auction) for i in range(2)]
+    services.auction_open(auction_id=auction.pk)  # `opened` is event 1 (unless the worker was first); bids 2..501
+    connections.close_all()
+    with processes.asgi_server() as second_url:
+
+        async def watch(base: str, stop_after: int | None = None) -> tuple[list[int], dict[str, Any]]:
+            """Collect seqs until the 500th bid; `stop_after` drops the socket midway and reconnects with resync."""
+            seqs: list[int] = []
+            async with websockets.connect(ws_url(base, auction.pk), origin=Origin(base)) as ws:
+                last = (await receive(ws))["seq"]
+                while last < 501:
+                    event = await receive(ws, timeout=60)
+                    assert event["seq"] == last + 1, f"gap after {last}"
+                    seqs.append(last := event["seq"])
+                    if stop_after is not None and last == stop_after:
+                        break
+            if stop_after is None:
+                return seqs, {}
+            async with websockets.connect(ws_url(base, auction.pk), origin=Origin(base)) as ws:
+                snapshot = await receive(ws)
+                await ws.send(json.dumps({"type": "resync", "since_seq": last}))
+                while (event := await receive(ws, timeout=60))["type"] != "resync.done":
+                    if event["seq"] > last:
+                        seqs.append(last := event["seq"])
+                while last < 501:
+                    event = await receive(ws, timeout=60)
+                    if event["seq"] > last:
+                        assert event["seq"] == last + 1
+                        seqs.append(last := event["seq"])
+                return seqs, snapshot
+
+        async def scenario() -> list[tuple[list[int], dict[str, Any]]]:
+            watchers = [
+                asyncio.create_task(watch(live_server_url)),
+                asyncio.create_task(watch(second_url)),
+                asyncio.create_task(watch(second_url, stop_after=200)),
+            ]
+            await asyncio.sleep(1)  # all three subscribed before the first bid
+
+            def bid_500() -> None:
+                amount = 1000
+                for i in range(500):
+                    services.bid_place(user=buyers[i % 2], auction_id=auction.pk, amount=f"{amount}.00")
+                    amount += 10
+                connections.close_all()
+
+            await asyncio.to_thread(bid_500)
+            return list(await asyncio.gather(*watchers))
+
+        results = aio.run(scenario())
+    expected = list(range(2, 502))
+    assert AuctionEvent.objects.filter(auction=auction).count() == 501
+    for seqs, _snapshot in results:
+        assert seqs == expected
