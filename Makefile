@@ -42,6 +42,7 @@ bench: $(VENV)/.dev-deps
 	@command -v pgbench >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-contrib >/dev/null; }
 	DEBUG=false $(BIN)/python scripts/services.py --prefer-local -- $(BIN)/python scripts/bench_asgi.py
 	$(BIN)/python scripts/services.py --prefer-local -- $(BIN)/python scripts/bench_auctions.py
+	DEBUG=false $(BIN)/python scripts/services.py --prefer-local -- $(BIN)/python scripts/bench_loan_tape.py
 
 clean:
 	rm -rf $(VENV) .state .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -8,7 +8,7 @@ from portfolios import services
 from portfolios.models import PortfolioStats
 from tests.portfolios.conftest import csv_upload, loan_row, new_draft
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.portfolios.urls")]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
