@@ -182,7 +182,11 @@ def _schedule(auction: Auction) -> None:
 
 def _lock(auction_id: int, *, skip_locked: bool = False) -> Auction | None:
     """The auction's row lock (callers hold it until their transaction ends); None if skipped or missing."""
-    return Auction.objects.select_for_update(skip_locked=skip_locked, of=("self",)).filter(pk=auction_id).first()
+    return (
+        Auction.objects.select_for_update(skip_locked=skip_locked, no_key=True, of=("self",))
+        .filter(pk=auction_id)
+        .first()
+    )
 
 
 def _locked(auction_id: int) -> Auction:
@@ -289,15 +293,19 @@ def _rate_limit(*, user: User, auction_id: int) -> None:
         raise AuctionError("rate_limited", _("Too many bids in a short time; wait a few seconds."), http_status=429)
 
 
-def _prepare(*, user: User, auction_id: int) -> Auction:
-    """Checks that need no lock, so refusals never queue behind it. The buyer's own row is locked first, so that
-    their exposure across auctions is checked against a stable total (always user, then auction: no deadlock)."""
-    User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
+def _prepare(*, user: User, auction_id: int, amount: Decimal | None = None) -> Auction:
+    """Checks that need no lock, so refusals never queue behind it: a bid below the minimum of even a slightly
+    old read is too low (the minimum only rises), so the many losers of a race fail here, cheaply. Then the
+    buyer's own row is locked, so that their exposure across auctions is checked against a stable total (always
+    user, then auction: no deadlock)."""
     try:
         auction = Auction.objects.select_related("portfolio").get(pk=auction_id)
     except Auction.DoesNotExist:
         raise AuctionError("not_found", _("No such auction."), http_status=404) from None
     _require_open(auction, timezone.now())
+    if amount is not None and not auction.is_sealed and amount < auction.min_next_bid:
+        raise _rejection(rules.RejectedError("too_low"), auction)
+    User.objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk").first()
     return auction
 
 
@@ -310,7 +318,7 @@ def bid_place(*, user: User, auction_id: int, amount: object, request_key: str =
         return replayed
     _rate_limit(user=user, auction_id=auction_id)
     with transaction.atomic():
-        auction = _prepare(user=user, auction_id=auction_id)
+        auction = _prepare(user=user, auction_id=auction_id, amount=value)
         proxy = Participant.objects.filter(auction=auction, user=user).values_list("proxy_max", flat=True).first()
         _check_buyer(user=user, auction=auction, stake=max(value, proxy or value))
         locked = _locked(auction_id)

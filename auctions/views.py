@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts import selectors as account_selectors
 from accounts.models import User
 from auctions import selectors, services
 from auctions.forms import AuctionSetupForm
@@ -40,6 +41,8 @@ def auction_room(request: HttpRequest, pk: int) -> HttpResponse:
         "blocker": selectors.bid_blocker(user=request.user, auction=auction),
         "bids": selectors.bid_list(auction=auction).order_by("-seq")[:20],
         "request_id": uuid.uuid4(),
+        "retail": request.user.is_authenticated
+        and account_selectors.investor_class(user=cast(User, request.user)) == "retail",
     }
     return render(request, "auctions/room.html", context)
 

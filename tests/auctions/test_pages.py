@@ -38,7 +38,7 @@ def test_an_eligible_buyer_bids_through_the_form_and_a_double_submit_counts_once
     assert "you are leading" in first.content.decode()
     assert Bid.objects.filter(auction=auction).count() == 1
     low = client.post(f"/auctions/{auction.pk}/bid/", {"amount": "5", "request_id": "x2"}, follow=True)
-    assert "already lead" in low.content.decode()
+    assert "must be at least 10100.00 CNY" in low.content.decode()
 
 
 def test_the_bid_form_needs_a_signed_in_user_and_csrf(client, market):
