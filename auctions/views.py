@@ -41,8 +41,7 @@ def auction_room(request: HttpRequest, pk: int) -> HttpResponse:
         "blocker": selectors.bid_blocker(user=request.user, auction=auction),
         "bids": selectors.bid_list(auction=auction).order_by("-seq")[:20],
         "request_id": uuid.uuid4(),
-        "retail": request.user.is_authenticated
-        and account_selectors.investor_class(user=cast(User, request.user)) == "retail",
+        "retail": request.user.is_authenticated and account_selectors.investor_class(user=request.user) == "retail",
     }
     return render(request, "auctions/room.html", context)
 
