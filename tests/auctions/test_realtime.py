@@ -61,7 +61,7 @@ def test_watch_bid_over_the_socket_outbid_notice_and_resync(live_server_url, mar
                 == snapshot["seq"] + (1 if snapshot["auction"]["status"] == "live" else 2)
             )
             assert (event["amount"], event["bidder"], event["min_next_bid"]) == ("10000.00", "Bidder 1", "10100.00")
-            await alice_ws.send(json.dumps({"type": "bid", "amount": "1", "request_id": "r-2"}))
+            await alice_ws.send(json.dumps({"type": "bid", "amount": "20000.00", "request_id": "r-2"}))
             low = await until(alice_ws, "bid.rejected")
             assert low["code"] == "already_leading"
             async with httpx.AsyncClient(base_url=live_server_url) as http:

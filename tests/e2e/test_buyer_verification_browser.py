@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Browser, FilePayload, Page, expect
+from playwright.sync_api import Browser, Dialog, FilePayload, Page, expect
 
 from accounts.models import RiskAcknowledgement, SuitabilityAssessment, User
 from accounts.selectors import knowledge_test
@@ -101,7 +101,15 @@ def test_retail_buyer_kyc_approval_and_suitability(
     page.goto(auction_url)
     expect(page.locator("#bid-button")).to_be_enabled()
     expect(page.locator("#amount")).to_have_value("50000.00")
+    questions: list[str] = []
+
+    def confirm(dialog: Dialog) -> None:  # retail buyers confirm each bid, with the risk spelled out
+        questions.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", confirm)
     page.get_by_role("button", name="Place bid").click()
     expect(page.locator(".messages")).to_contain_text("you are leading")
+    assert "50000.00 CNY" in questions[0] and "lose all of it" in questions[0]
     expect(page.locator("#ledger")).to_contain_text("Bidder 1")
     page.screenshot(path=str(artifacts / "auction-first-bid.png"), full_page=True)
