@@ -11,6 +11,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth.models import AnonymousUser
 from django.utils.translation import gettext as _
+from redis.exceptions import RedisError
 
 from accounts.models import User
 from auctions import broadcast, realtime, selectors, services
@@ -18,6 +19,7 @@ from auctions.models import Auction
 from marketplace.money import text
 
 NOT_FOUND = 4404
+TRY_AGAIN_LATER = 1013
 RESYNC_PAGE = 1000
 
 
@@ -41,9 +43,13 @@ class AuctionConsumer(AsyncWebsocketConsumer):
         joined = [broadcast.channel(self.auction_id)]
         if self.user.is_authenticated:
             joined.append(broadcast.user_channel(self.user.pk))
-        for channel in joined:  # subscribe first, then read the snapshot: no event can fall in between
-            await realtime.hub().join(channel, self.watcher)
-        self.channels_joined = tuple(joined)
+        try:
+            for channel in joined:  # subscribe first, then read the snapshot: no event can fall in between
+                await realtime.hub().join(channel, self.watcher)
+                self.channels_joined += (channel,)
+        except (RedisError, OSError):
+            await self.close(code=TRY_AGAIN_LATER)  # the client retries with backoff
+            return
         snapshot = await database_sync_to_async(self._snapshot)()
         if snapshot is None:
             await self.close(code=NOT_FOUND)

@@ -5,13 +5,19 @@ it. An event arrives once, already serialized by the publisher, and goes to ever
 frame: no per-watcher serialization and no trip through the Channels consumer dispatch (which hops to a thread
 per message to tidy database connections that a broadcast never uses). Each watcher has a bounded queue and its
 own writer task, so a slow client cannot hold up the others; one that falls too far behind is disconnected and
-resyncs from `seq` when it reconnects.
+resyncs from `seq` when it reconnects. If Redis goes away every local socket is closed (1012), so clients show
+that they are reconnecting and, once Redis is back, resync from the database; bids keep working meanwhile.
+
+Watcher counts: every few seconds each process writes its local count into a Redis hash per auction and tells
+its own watchers the fresh total of all processes.
 """
 
 import asyncio
 import contextlib
 import json
 import logging
+import time
+import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -21,6 +27,8 @@ from django.conf import settings
 log = logging.getLogger(__name__)
 QUEUE_LIMIT = 512  # frames a watcher may lag behind before it is dropped (it resyncs on reconnect)
 TOO_SLOW = 4008
+SERVICE_RESTART = 1012
+COUNT_EVERY = 2.0  # seconds between watcher-count refreshes
 
 
 class Watcher:
@@ -38,9 +46,11 @@ class Watcher:
         try:
             self.queue.put_nowait((seq, text))
         except asyncio.QueueFull:
-            if self.writer is not None:
-                self.writer.cancel()
-                asyncio.get_running_loop().create_task(self.close(TOO_SLOW))
+            self.drop(TOO_SLOW)
+
+    def drop(self, code: int) -> None:
+        self.stop()
+        asyncio.get_running_loop().create_task(self.close(code))
 
     def start(self, since: int) -> None:
         self.since = since
@@ -61,18 +71,26 @@ class Hub:
     """The process's subscriptions: channel → local watchers."""
 
     def __init__(self) -> None:
+        self.id = uuid.uuid4().hex[:12]
         self.rooms: dict[str, set[Watcher]] = {}
         self.client: redis.Redis | None = None
         self.pubsub: redis.client.PubSub | None = None
-        self.reader: asyncio.Task[None] | None = None
+        self.tasks: list[asyncio.Task[None]] = []
+        self.announced: dict[str, int] = {}
 
     async def join(self, channel: str, watcher: Watcher) -> None:
+        """Add a watcher, subscribing the process to the channel if it is the first; raises if Redis is down."""
         room = self.rooms.setdefault(channel, set())
         room.add(watcher)
         if len(room) == 1:
-            await self._pubsub().subscribe(channel)
-        if self.reader is None or self.reader.done():
-            self.reader = asyncio.get_running_loop().create_task(self._read())
+            try:
+                await self._pubsub().subscribe(channel)
+            except (redis.RedisError, OSError):
+                del self.rooms[channel]
+                raise
+        if not any(not task.done() for task in self.tasks):
+            loop = asyncio.get_running_loop()
+            self.tasks = [loop.create_task(self._read()), loop.create_task(self._count())]
 
     async def leave(self, channel: str, watcher: Watcher) -> None:
         room = self.rooms.get(channel)
@@ -81,16 +99,22 @@ class Hub:
         room.discard(watcher)
         if not room:
             del self.rooms[channel]
-            with contextlib.suppress(redis.RedisError):
+            self.announced.pop(channel, None)
+            with contextlib.suppress(redis.RedisError, OSError):
                 await self._pubsub().unsubscribe(channel)
+                await self._redis().hdel(f"{channel}:watchers", self.id)
 
     def watching(self, channel: str) -> int:
         return len(self.rooms.get(channel, ()))
 
+    def _redis(self) -> redis.Redis:
+        if self.client is None:
+            self.client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
+        return self.client
+
     def _pubsub(self) -> "redis.client.PubSub":
         if self.pubsub is None:
-            self.client = redis.Redis.from_url(settings.REDIS_URL)
-            self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+            self.pubsub = self._redis().pubsub(ignore_subscribe_messages=True)
         return self.pubsub
 
     async def _read(self) -> None:
@@ -99,11 +123,8 @@ class Hub:
             try:
                 message = await pubsub.get_message(timeout=1.0)
             except (redis.RedisError, OSError):
-                log.warning("auction event subscription lost; retrying (clients resync from seq)")
-                await asyncio.sleep(1)
-                with contextlib.suppress(redis.RedisError, OSError):
-                    await pubsub.subscribe(*self.rooms)
-                continue
+                self._lost()
+                return
             if message is None:
                 continue
             channel = message["channel"].decode()
@@ -111,6 +132,49 @@ class Hub:
             seq = json.loads(text).get("seq")  # parsed once per process, not per watcher
             for watcher in list(self.rooms.get(channel, ())):
                 watcher.deliver(seq, text)
+
+    def _lost(self) -> None:
+        """Redis went away: close every local socket, so that clients reconnect and resync when it is back."""
+        log.warning("Redis subscription lost: closing %d rooms' sockets", len(self.rooms))
+        rooms, self.rooms = self.rooms, {}
+        for room in rooms.values():
+            for watcher in room:
+                watcher.drop(SERVICE_RESTART)
+        self.pubsub, self.client = None, None
+        self.announced.clear()
+
+    async def _count(self) -> None:
+        while self.rooms:
+            await asyncio.sleep(COUNT_EVERY)
+            for channel, room in list(self.rooms.items()):
+                if not channel.startswith("auction:") or not room:
+                    continue
+                try:
+                    total = await self._total(channel, len(room))
+                except (redis.RedisError, OSError):
+                    break  # the reader notices the loss and closes the sockets
+                if total != self.announced.get(channel):
+                    self.announced[channel] = total
+                    text = json.dumps({"type": "watchers", "count": total}, separators=(",", ":"))
+                    for watcher in list(room):
+                        watcher.deliver(None, text)
+
+    async def _total(self, channel: str, local: int) -> int:
+        """Record this process's count and add up every process's fresh one (a dead process's goes stale)."""
+        key, now = f"{channel}:watchers", time.time()
+        client = self._redis()
+        await client.hset(key, self.id, f"{local}:{now}")
+        await client.expire(key, 60)
+        total, stale = 0, []
+        for process, value in (await client.hgetall(key)).items():
+            count, at = (value.decode() if isinstance(value, bytes) else value).split(":")
+            if now - float(at) > 3 * COUNT_EVERY:
+                stale.append(process)
+            else:
+                total += int(count)
+        if stale:
+            await client.hdel(key, *stale)
+        return total
 
 
 _hubs: dict[asyncio.AbstractEventLoop, Hub] = {}

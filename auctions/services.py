@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,6 +30,7 @@ from payments import tasks as payment_tasks
 from portfolios import services as portfolio_services
 from portfolios.models import Portfolio
 
+log = logging.getLogger(__name__)
 MAX_ROUND_DISCOUNT = Decimal("0.20")
 # The auction columns a bid, an opening or a proxy may change (saved without rewriting the rest of the row).
 CHANGING = ["status", "seq", "current_price", "leader", "leader_since", "min_next_bid", "bid_count", "closes_at"]
@@ -171,10 +173,18 @@ def _schedule(auction: Auction) -> None:
     auction_id = auction.pk
     if auction.status == Auction.Status.SCHEDULED and auction.starts_at - now < ETA_HORIZON:
         starts_at = auction.starts_at
-        transaction.on_commit(lambda: tasks.auction_open.apply_async((auction_id,), eta=starts_at))
+        transaction.on_commit(lambda: _send(tasks.auction_open, auction_id, starts_at))
     if auction.closes_at - now < ETA_HORIZON:
         closes_at = auction.closes_at
-        transaction.on_commit(lambda: tasks.auction_close.apply_async((auction_id,), eta=closes_at))
+        transaction.on_commit(lambda: _send(tasks.auction_close, auction_id, closes_at))
+
+
+def _send(task: Any, auction_id: int, eta: datetime) -> None:
+    """Best effort: with the broker down the bid still stands, and the sweep opens or closes it on time."""
+    try:
+        task.apply_async((auction_id,), eta=eta)
+    except Exception:  # kombu raises its own errors for an unreachable broker
+        log.warning("%s for auction %s not scheduled; the sweep will do it", task.name, auction_id)
 
 
 # --- the lock and the event stream ------------------------------------------------------------------------------

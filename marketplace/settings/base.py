@@ -175,10 +175,7 @@ REST_FRAMEWORK = {
     "URL_FORMAT_OVERRIDE": None,  # `?format=` is the auction-format filter of API.md, not a renderer switch
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "marketplace.api.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
-    ],
+    "DEFAULT_THROTTLE_CLASSES": ["marketplace.ratelimit.AnonThrottle", "marketplace.ratelimit.UserThrottle"],
     "DEFAULT_THROTTLE_RATES": {"anon": "120/min", "user": "1200/min"},
     # How many proxies in front of us append to X-Forwarded-For; 0 = key throttles on the socket address.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
@@ -248,8 +245,20 @@ BID_RATE_WINDOW_SECONDS = env.int("BID_RATE_WINDOW_SECONDS", default=10)
 
 # --- Payments -------------------------------------------------------------------------------------
 SETTLEMENT_DUE_DAYS = env.int("SETTLEMENT_DUE_DAYS", default=7)  # the winner pays the balance within this
+STRIPE_MAX_RETRIES = env.int("STRIPE_MAX_RETRIES", default=2)  # safe: every write carries an idempotency key
+# Card holds lapse after about 7 days: deposits open only this many days before an auction's end, and the
+# winner's hold is captured at the close, so no hold we still need is older than that (a day of margin).
+DEPOSIT_WINDOW_DAYS = env.int("DEPOSIT_WINDOW_DAYS", default=6)
+# Fees as shares of the hammer price: the buyer pays the premium on top, the seller's payout is less commission.
+BUYER_PREMIUM_RATE = Decimal(env.str("BUYER_PREMIUM_RATE", default="0.02"))
+SELLER_COMMISSION_RATE = Decimal(env.str("SELLER_COMMISSION_RATE", default="0.03"))
 
 # --- Portfolios -----------------------------------------------------------------------------------
 # Loan tapes: largest upload, and how many problems a failed import keeps (it counts them all).
 LOAN_TAPE_MAX_UPLOAD_BYTES = env.int("LOAN_TAPE_MAX_UPLOAD_BYTES", default=512 * 1024 * 1024)
 LOAN_TAPE_MAX_STORED_ERRORS = env.int("LOAN_TAPE_MAX_STORED_ERRORS", default=10_000)
+# Documents sellers add to a listing (PDF, CSV, XLSX): largest upload.
+PORTFOLIO_DOCUMENT_MAX_UPLOAD_BYTES = env.int("PORTFOLIO_DOCUMENT_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
+# Data-room reads (loan pages, downloads) one user may make per window; beyond it `rate_limited` (429).
+DATA_ROOM_READ_LIMIT = env.int("DATA_ROOM_READ_LIMIT", default=120)
+DATA_ROOM_READ_WINDOW_SECONDS = env.int("DATA_ROOM_READ_WINDOW_SECONDS", default=60)

@@ -141,3 +141,71 @@ def test_two_servers_deliver_every_event_of_a_500_bid_auction_in_order(live_serv
     assert AuctionEvent.objects.filter(auction=auction).count() == 501
     for seqs, _snapshot in results:
         assert seqs == expected
+
+
+@pytest.mark.slow
+def test_a_redis_outage_loses_no_bid_and_clients_converge(market):
+    """The server gets a Redis of its own, which the test stops for 10 s in the middle of the auction."""
+    auction = market.auction(starting_price="1000.00", increment="10.00")
+    bidders = [market.buyer(f"b{i}", deposit_on=auction) for i in range(2)]
+    keys = [api_token_create(user=b, name="http")[1] for b in bidders]
+    services.auction_open(auction_id=auction.pk)
+    connections.close_all()
+    port = processes.free_port()
+    redis_url = f"redis://127.0.0.1:{port}/0"
+    state: dict[str, Any] = {"seq": 0, "price": None, "closes": 0, "running": True}
+
+    async def client(base: str) -> None:
+        """What the page's script does: apply events in order, reconnect with backoff, resync from `seq`."""
+        while state["running"]:
+            try:
+                async with websockets.connect(ws_url(base, auction.pk), origin=Origin(base)) as ws:
+                    snapshot = await receive(ws)
+                    state["price"] = (
+                        state["price"] if snapshot["seq"] <= state["seq"] else snapshot["auction"]["current_price"]
+                    )
+                    await ws.send(json.dumps({"type": "resync", "since_seq": state["seq"]}))
+                    while state["running"]:
+                        try:
+                            event = await receive(ws, timeout=0.5)
+                        except TimeoutError:
+                            continue
+                        if event.get("seq") == state["seq"] + 1 and event["type"] in ("bid", "opened"):
+                            state["seq"] = event["seq"]
+                            state["price"] = event.get("current_price", state["price"])
+            except (websockets.ConnectionClosed, OSError):
+                state["closes"] += 1
+                await asyncio.sleep(0.5)
+
+    def bid(http: httpx.Client, index: int, amount: int) -> int:
+        response = http.post(
+            f"/api/v1/auctions/{auction.pk}/bids/",
+            json={"amount": f"{amount}.00"},
+            headers={"Authorization": f"Token {keys[index % 2]}"},
+        )
+        return response.status_code
+
+    with processes.redis_server(port) as first_redis, processes.asgi_server(TEST_REDIS_URL=redis_url) as base:
+
+        async def scenario() -> None:
+            watcher = asyncio.create_task(client(base))
+            with httpx.Client(base_url=base, timeout=10) as http:
+                await asyncio.sleep(1)
+                assert [await asyncio.to_thread(bid, http, i, 1000 + 10 * i) for i in range(3)] == [201] * 3
+                processes.stop(first_redis)  # Redis is gone
+                during = [await asyncio.to_thread(bid, http, i, 1000 + 10 * i) for i in range(3, 8)]
+                assert during == [201] * 5, "bids must be accepted while Redis is down"
+                await asyncio.sleep(10)
+                with processes.redis_server(port):
+                    assert await asyncio.to_thread(bid, http, 8, 1080) == 201
+                    for _ in range(100):
+                        if state["seq"] == 10:
+                            break
+                        await asyncio.sleep(0.2)
+                    state["running"] = False
+                    await watcher
+
+        aio.run(scenario())
+    assert state["closes"] >= 1, "the client should have seen the connection drop"
+    assert (state["seq"], state["price"]) == (10, "1080.00")  # opened + 9 bids, nothing lost
+    assert list(AuctionEvent.objects.filter(auction=auction).values_list("seq", flat=True)) == list(range(1, 11))
