@@ -8,7 +8,17 @@ from django.http import HttpRequest
 
 from marketplace.admin_actions import action_with_reason
 from portfolios import services
-from portfolios.models import ImportIssue, Loan, LoanTapeImport, Portfolio, PortfolioEvent
+from portfolios.models import (
+    DataRoomAccess,
+    ImportIssue,
+    Loan,
+    LoanTapeImport,
+    NdaAcceptance,
+    NdaVersion,
+    Portfolio,
+    PortfolioDocument,
+    PortfolioEvent,
+)
 
 
 class PortfolioEventInline(admin.TabularInline[PortfolioEvent, Portfolio]):
@@ -105,3 +115,47 @@ class LoanTapeImportAdmin(ReadOnlyAdmin):
     list_select_related = ["portfolio"]
     exclude = ["file"]
     inlines = [ImportIssueInline]
+
+
+@admin.register(NdaVersion)
+class NdaVersionAdmin(admin.ModelAdmin[NdaVersion]):
+    """Staff publish a new NDA version as a new row; buyers must then accept it again. Versions are never edited."""
+
+    list_display = ["version", "published_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["version", "text", "published_at"] if obj else ["published_at"]
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        latest = NdaVersion.objects.order_by("-version").first()
+        return {"version": latest.version + 1 if latest else 1, "text": latest.text if latest else ""}
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(NdaAcceptance)
+class NdaAcceptanceAdmin(ReadOnlyAdmin):
+    list_display = ["accepted_at", "user", "portfolio", "nda", "ip_address"]
+    list_filter = ["nda"]
+    search_fields = ["user__email", "portfolio__title"]
+    list_select_related = ["user", "portfolio", "nda"]
+
+
+@admin.register(DataRoomAccess)
+class DataRoomAccessAdmin(ReadOnlyAdmin):
+    """The append-only access log: every loan page read and document download in a data room."""
+
+    list_display = ["created_at", "user", "portfolio", "action", "detail", "fingerprint", "ip_address"]
+    list_filter = ["action"]
+    search_fields = ["user__email", "portfolio__title", "=fingerprint"]
+    list_select_related = ["user", "portfolio"]
+    show_full_result_count = False
+
+
+@admin.register(PortfolioDocument)
+class PortfolioDocumentAdmin(ReadOnlyAdmin):
+    list_display = ["title", "portfolio", "kind", "visibility", "file_format", "size", "uploaded_at"]
+    list_filter = ["kind", "visibility", "file_format"]
+    list_select_related = ["portfolio"]
+    exclude = ["file"]

@@ -10,7 +10,16 @@ from django.utils.translation import gettext as _
 from accounts import selectors as account_selectors
 from accounts.models import User
 from portfolios import rules, tape, vault
-from portfolios.models import ImportIssue, Loan, LoanTapeImport, PiiRelease, Portfolio, VaultRecord
+from portfolios.models import (
+    DataRoomAccess,
+    ImportIssue,
+    Loan,
+    LoanTapeImport,
+    PiiRelease,
+    Portfolio,
+    PortfolioDocument,
+    VaultRecord,
+)
 from portfolios.services.listing import PortfolioError
 
 AUDIENCE_FILTER = {"retail": Portfolio.Audience.OPEN, "professional": Portfolio.Audience.PROFESSIONAL_ONLY}
@@ -101,3 +110,49 @@ def _decrypted(portfolio_id: int) -> DebtorIdentities:
         yield DebtorIdentity(
             loan_id=loan_id, debtor=debtor, **dict(zip(tape.PII, values.split(tape.SEPARATOR), strict=True))
         )
+
+
+# What a data-room reader sees of a loan: everything but the debtor's identity (in the vault) and the title hash.
+MASKED_LOAN_FIELDS = [
+    "loan_id",
+    "debtor",
+    "borrower_type",
+    "region",
+    "currency",
+    "origination_date",
+    "origination_amount",
+    "principal_balance",
+    "accrued_interest",
+    "other_balances",
+    "total_claim",
+    "days_past_due",
+    "default_date",
+    "charged_off",
+    "charge_off_date",
+    "last_payment_date",
+    "last_payment_amount",
+    "interest_rate",
+    "collateral_type",
+    "collateral_value",
+    "guarantors",
+    "legal_status",
+    "credit_score_band",
+]
+LOAN_FILTERS = ("region", "legal_status", "borrower_type", "collateral_type")
+
+
+def loan_list_masked(*, portfolio: Portfolio, filters: dict[str, Any] | None = None) -> QuerySet[Loan]:
+    """A portfolio's loans for its data room, in tape order, with only the masked fields loaded."""
+    queryset = Loan.objects.filter(portfolio=portfolio).only(*MASKED_LOAN_FIELDS).order_by("id")
+    for name in LOAN_FILTERS:
+        if value := (filters or {}).get(name):
+            queryset = queryset.filter(**{name: value})
+    return queryset
+
+
+def document_list(*, portfolio: Portfolio) -> QuerySet[PortfolioDocument]:
+    return portfolio.documents.order_by("uploaded_at", "pk")
+
+
+def data_room_access_list(*, portfolio: Portfolio) -> QuerySet[DataRoomAccess]:
+    return portfolio.data_room_reads.select_related("user", "document").order_by("-created_at", "-pk")

@@ -3,11 +3,13 @@
 from typing import Any
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Organization
 from portfolios import selectors
-from portfolios.models import ImportIssue, LoanTapeImport, Portfolio, PortfolioStats
+from portfolios.models import ImportIssue, Loan, LoanTapeImport, Portfolio, PortfolioDocument, PortfolioStats
+from portfolios.services import data_room
 
 ERRORS_SHOWN = 100
 
@@ -27,6 +29,61 @@ class PortfolioStatsSerializer(serializers.ModelSerializer[PortfolioStats]):
             "distributions",
             "computed_at",
         ]
+
+
+class DocumentSerializer(serializers.ModelSerializer[PortfolioDocument]):
+    """A document as listed on the card: a download URL only for a viewer who may read it."""
+
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PortfolioDocument
+        fields = ["id", "title", "kind", "visibility", "file_format", "size", "uploaded_at", "download_url"]
+        read_only_fields = fields
+
+    def get_download_url(self, document: PortfolioDocument) -> str | None:
+        request = self.context.get("request")
+        if request is None or not request.user.is_authenticated:
+            return None
+        if document.visibility != PortfolioDocument.Visibility.PUBLIC:
+            entries = self.context.get("data_room_entries")
+            if entries is None:  # asked once per response, not per document
+                return None
+            if document.portfolio_id not in entries:
+                entries[document.portfolio_id] = data_room.data_room_entry(
+                    user=request.user, portfolio=document.portfolio
+                )
+            if entries[document.portfolio_id].code is not None:
+                return None
+        return reverse("api-portfolio-document", args=[document.portfolio_id, document.pk])
+
+
+class DocumentUploadSerializer(serializers.Serializer[dict[str, Any]]):
+    file = serializers.FileField(help_text="PDF, CSV (UTF-8) or XLSX.")
+    title = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=PortfolioDocument.Kind.choices)
+    visibility = serializers.ChoiceField(
+        choices=PortfolioDocument.Visibility.choices, default=PortfolioDocument.Visibility.DATA_ROOM
+    )
+
+
+class NdaSerializer(serializers.Serializer[dict[str, Any]]):
+    version = serializers.IntegerField(read_only=True)
+    text = serializers.CharField(read_only=True)
+    accepted_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+class NdaAcceptSerializer(serializers.Serializer[dict[str, Any]]):
+    version = serializers.IntegerField(min_value=1, help_text="The NDA version you were shown (GET this resource).")
+
+
+class MaskedLoanSerializer(serializers.ModelSerializer[Loan]):
+    """A loan in the data room: the debtor is a pseudonym; no identity field exists here to leak."""
+
+    class Meta:
+        model = Loan
+        fields = selectors.MASKED_LOAN_FIELDS
+        read_only_fields = fields
 
 
 class PortfolioSerializer(serializers.ModelSerializer[Portfolio]):
@@ -60,6 +117,21 @@ class PortfolioSerializer(serializers.ModelSerializer[Portfolio]):
             "debt_type": {"required": False},
             "cutoff_date": {"required": False},
         }
+
+
+class PortfolioDetailSerializer(PortfolioSerializer):
+    """The public card: the listing plus its documents (title, kind, size; a URL only for who may read them)."""
+
+    documents = serializers.SerializerMethodField()
+
+    class Meta(PortfolioSerializer.Meta):
+        fields = [*PortfolioSerializer.Meta.fields, "documents"]
+
+    @extend_schema_field(DocumentSerializer(many=True))
+    def get_documents(self, portfolio: Portfolio) -> list[dict[str, Any]]:
+        documents = selectors.document_list(portfolio=portfolio)
+        context = {**self.context, "data_room_entries": {}}
+        return list(DocumentSerializer(documents, many=True, context=context).data)
 
 
 class PortfolioFilterSerializer(serializers.Serializer[dict[str, Any]]):

@@ -4,7 +4,7 @@ import csv
 from typing import Any, cast
 
 from django.db.models import QuerySet
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
@@ -16,15 +16,22 @@ from rest_framework.views import APIView
 
 from accounts import selectors as account_selectors
 from accounts.models import Organization, User
+from accounts.request import client_ip
 from portfolios import selectors, services
 from portfolios.api.serializers import (
+    DocumentSerializer,
+    DocumentUploadSerializer,
     LoanTapeImportSerializer,
     LoanTapeUploadSerializer,
+    MaskedLoanSerializer,
+    NdaAcceptSerializer,
+    NdaSerializer,
+    PortfolioDetailSerializer,
     PortfolioFilterSerializer,
     PortfolioSerializer,
 )
-from portfolios.models import LoanTapeImport, Portfolio
-from portfolios.services import loan_tape
+from portfolios.models import Loan, LoanTapeImport, Portfolio, PortfolioDocument
+from portfolios.services import data_room, loan_tape
 
 FILTERS = ["debt_type", "region", "status", "audience", "q"]
 FACE_FILTERS = [
@@ -72,14 +79,14 @@ def _only_seller_of(user: User) -> Organization:
 
 
 class PortfolioDetailView(generics.RetrieveUpdateAPIView[Portfolio]):
-    serializer_class = PortfolioSerializer
+    serializer_class = PortfolioDetailSerializer
     permission_classes = [ReadOpenly]
     http_method_names = ["get", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Portfolio]:
         return selectors.portfolio_visible_to(user=cast(User, self.request.user))
 
-    def perform_update(self, serializer: PortfolioSerializer) -> None:  # type: ignore[override]
+    def perform_update(self, serializer: PortfolioDetailSerializer) -> None:  # type: ignore[override]
         data = {k: v for k, v in serializer.validated_data.items() if k != "seller"}
         serializer.instance = services.portfolio_update(
             user=cast(User, self.request.user), portfolio=cast(Portfolio, serializer.instance), data=data
@@ -141,3 +148,96 @@ class ImportErrorReportView(APIView):
         for issue in selectors.import_issue_list(job=job).iterator(chunk_size=2000):
             writer.writerow([issue.row or "", issue.column, issue.code, issue.message])
         return response
+
+
+def _portfolio(request: Request, pk: int) -> Portfolio:
+    return get_object_or_404(selectors.portfolio_visible_to(user=cast(User, request.user)), pk=pk)
+
+
+class DocumentUploadView(APIView):
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(request=DocumentUploadSerializer, responses={201: DocumentSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        """A seller adds a document (PDF, CSV or XLSX) to their listing, `public` or for the `data_room` only."""
+        upload = DocumentUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        document = data_room.document_upload(
+            user=cast(User, request.user), portfolio=_portfolio(request, pk), **upload.validated_data
+        )
+        return Response(
+            DocumentSerializer(document, context={"request": request, "data_room_entries": {}}).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class DocumentDownloadView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request: Request, pk: int, document_pk: int) -> StreamingHttpResponse:
+        """Download a document: logged, and watermarked with your identity (`kyc_required` / `nda_required` for
+        data-room documents otherwise; `rate_limited` past the data-room read limit)."""
+        document = get_object_or_404(PortfolioDocument, portfolio=_portfolio(request, pk), pk=document_pk)
+        return download_response(
+            data_room.document_download(user=cast(User, request.user), document=document, ip_address=client_ip(request))
+        )
+
+
+def download_response(download: data_room.Download) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(download.chunks, content_type=download.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{download.file_name.replace(chr(34), "")}"'
+    response["Cache-Control"] = "private, no-store"
+    if download.access.fingerprint:
+        response["X-Watermark-Fingerprint"] = download.access.fingerprint
+    return response
+
+
+class NdaView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=NdaSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        """The current NDA version and text, and when you accepted it for this portfolio (null if you have not)."""
+        portfolio = _portfolio(request, pk)
+        nda = data_room.nda_current()
+        accepted = portfolio.nda_acceptances.filter(user=cast(User, request.user), nda=nda).first()
+        return Response(
+            {"version": nda.version, "text": nda.text, "accepted_at": accepted.accepted_at if accepted else None}
+        )
+
+    @extend_schema(request=NdaAcceptSerializer, responses={201: NdaSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        """Accept the NDA version you were shown; `nda_outdated` (409, with `current_version`) if it has changed."""
+        body = NdaAcceptSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        acceptance = data_room.nda_accept(
+            user=cast(User, request.user),
+            portfolio=_portfolio(request, pk),
+            version=body.validated_data["version"],
+            ip_address=client_ip(request),
+        )
+        data = {"version": acceptance.nda.version, "text": acceptance.nda.text, "accepted_at": acceptance.accepted_at}
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    get=extend_schema(parameters=[OpenApiParameter(name, str, required=False) for name in selectors.LOAN_FILTERS])
+)
+class LoanListView(generics.ListAPIView[Loan]):
+    """The data room's loan rows, masked (pseudonyms, no identities), paginated; every page read is logged.
+    403 `kyc_required` / `nda_required` for a buyer who may not enter yet."""
+
+    serializer_class = MaskedLoanSerializer
+    permission_classes = [IsAuthenticated]
+
+    def get_queryset(self) -> QuerySet[Loan]:
+        portfolio = _portfolio(self.request, self.kwargs["pk"])
+        filters = {name: self.request.query_params.get(name) for name in selectors.LOAN_FILTERS}
+        shown = ", ".join(f"{k}={v}" for k, v in filters.items() if v)
+        detail = f"page {self.request.query_params.get('page') or 1}" + (f"; {shown}" if shown else "")
+        data_room.loans_read(
+            user=cast(User, self.request.user), portfolio=portfolio, detail=detail, ip_address=client_ip(self.request)
+        )
+        return selectors.loan_list_masked(portfolio=portfolio, filters=filters)

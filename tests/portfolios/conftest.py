@@ -136,3 +136,54 @@ def import_tape(member: User, django_capture_on_commit_callbacks: Any) -> Any:
         return job
 
     return run
+
+
+PII_COLUMNS = ("borrower_id", "borrower_name", "national_id", "phone", "address", "case_number")
+
+
+def pii_values(rows: list[dict[str, str]]) -> set[str]:
+    return {row[column] for row in rows for column in PII_COLUMNS if row[column]}
+
+
+def pdf_upload(*pages: str, name: str = "servicing.pdf") -> Any:
+    """A real PDF with one line of text per page."""
+    from pypdf import PdfWriter
+
+    from portfolios.watermark import text_page
+
+    writer = PdfWriter()
+    for text in pages:
+        writer.add_page(text_page(595, 842, [(72, 700, 14, text)]))
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type="application/pdf")
+
+
+def kyc_approved(user: User, status: str = "approved") -> User:
+    from accounts.models import KycSubmission
+
+    KycSubmission.objects.create(
+        user=user,
+        kind=KycSubmission.Kind.INDIVIDUAL,
+        legal_name="Pearl Bay Buyer",
+        country="CN",
+        document="kyc/none.pdf",
+        status=status,
+    )
+    return user
+
+
+@pytest.fixture
+def room_listing(
+    draft: Portfolio, import_tape: Any, member: User, staff: User
+) -> tuple[Portfolio, list[dict[str, str]]]:
+    """An approved listing with 30 loans; returns it with the tape's rows."""
+    rows = [loan_row(n) for n in range(30)]
+    assert import_tape(draft, csv_upload(rows)).status == "succeeded"
+    services.portfolio_submit(user=member, portfolio=draft)
+    return services.portfolio_review(portfolio=draft, reviewer=staff, approve=True), rows
+
+
+@pytest.fixture
+def buyer(make_user: Any) -> User:
+    return kyc_approved(make_user("buyer@pearl-bay.example.com"))
