@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.services import services  # noqa: E402
+from scripts.services import localstripe_webhook, services  # noqa: E402
 
 PYTHON = sys.executable
 
@@ -66,6 +66,7 @@ def main() -> int:
         manage("collectstatic", "--noinput", "-v0", env=env)
         manage("demo_data", env=env)
         manage("demo_auctions", env=env)
+        localstripe_webhook(env, env["SITE_URL"])
         bin_dir = Path(PYTHON).parent
         processes = [
             start(

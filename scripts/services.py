@@ -1,4 +1,4 @@
-"""PostgreSQL and Redis URLs for the run and test commands: env, local or embedded."""
+"""PostgreSQL and Redis URLs for the run and test commands: env, local or embedded; localstripe without a Stripe key."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import contextlib
 import ctypes
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -18,7 +19,8 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
+from urllib.request import Request, urlopen
 
 import psutil
 import psycopg
@@ -152,13 +154,56 @@ def _embedded_redis(stack: contextlib.ExitStack, state_dir: Path) -> str:
     return f"redis://127.0.0.1:{port}/0"
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _localstripe(stack: contextlib.ExitStack, state_dir: Path, *, fresh: bool) -> dict[str, str]:
+    """Start localstripe (a Stripe-compatible fake server from PyPI) on a free port; return the Stripe settings."""
+    start, port, log_path = time.monotonic(), _free_port(), state_dir / "localstripe.log"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    preexec = _die_with_parent if sys.platform == "linux" else None
+    # It keeps its objects in /tmp/localstripe.pickle: the run command keeps them across restarts (our database
+    # refers to them), the test command starts from scratch.
+    cmd = [sys.executable, "-m", "localstripe", "--port", str(port), *(["--from-scratch"] if fresh else [])]
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(cmd, cwd=state_dir, stdout=log, stderr=log, preexec_fn=preexec)
+    stack.callback(process.wait)
+    stack.callback(process.terminate)
+    while not _ready(port):
+        if process.poll() is not None or time.monotonic() - start > 20:
+            raise RuntimeError(f"localstripe did not start, see {log_path}")
+        time.sleep(0.05)
+    _log(f"Stripe: localstripe at 127.0.0.1:{port} ({time.monotonic() - start:.1f}s)")
+    return {
+        "STRIPE_API_BASE": f"http://127.0.0.1:{port}",
+        "STRIPE_SECRET_KEY": "sk_test_localstripe",
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_localstripe",
+        "STRIPE_WEBHOOK_SECRET": f"whsec_{secrets.token_urlsafe(24)}",
+    }
+
+
+def localstripe_webhook(env: dict[str, str], site_url: str) -> None:
+    """Have the localstripe we started deliver its events to the site's /stripe/webhook/ (no-op otherwise)."""
+    if not env.get("STRIPE_API_BASE", "").startswith("http://127.0.0.1:"):
+        return
+    data = urlencode({"url": f"{site_url.rstrip('/')}/stripe/webhook/", "secret": env["STRIPE_WEBHOOK_SECRET"]})
+    url = f"{env['STRIPE_API_BASE']}/_config/webhooks/site"
+    request = Request(url, data=data.encode(), method="POST")  # noqa: S310 (our own local http URL)
+    with urlopen(request, timeout=5):  # noqa: S310 (our own local http URL)
+        pass
+
+
 def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
 @contextlib.contextmanager
-def services(*, state_dir: Path, prefer_local: bool) -> Iterator[dict[str, str]]:
-    """Yield {"DATABASE_URL": ..., "REDIS_URL": ...}; stop what we started on exit."""
+def services(*, state_dir: Path, prefer_local: bool, fresh_stripe: bool = False) -> Iterator[dict[str, str]]:
+    """Yield {"DATABASE_URL": ..., "REDIS_URL": ...} plus the STRIPE_* settings of a localstripe we started when
+    no STRIPE_SECRET_KEY is set; stop what we started on exit."""
     main_thread = threading.current_thread() is threading.main_thread()
     with contextlib.ExitStack() as stack:
         if main_thread:  # SIGTERM unwinds this context like Ctrl-C does
@@ -174,6 +219,10 @@ def services(*, state_dir: Path, prefer_local: bool) -> Iterator[dict[str, str]]
                 _log(f"{kind}: {key} from the environment")
             url = url or (local() if prefer_local else None)
             env[key] = url or embedded(stack, state_dir)
+        if os.environ.get("STRIPE_SECRET_KEY"):
+            _log("Stripe: STRIPE_SECRET_KEY from the environment")
+        else:
+            env.update(_localstripe(stack, state_dir, fresh=fresh_stripe))
         try:
             yield env
         finally:
@@ -210,7 +259,7 @@ def main(argv: list[str]) -> int:
     args, cmd = parser.parse_args(argv[:split]), argv[split + 1 :]
     if not cmd:
         parser.error("missing command after --")
-    with services(state_dir=args.state_dir, prefer_local=args.prefer_local) as env:
+    with services(state_dir=args.state_dir, prefer_local=args.prefer_local, fresh_stripe=True) as env:
         return _run(cmd, env)
 
 
