@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from accounts.forms import AdminLoginForm
 from marketplace import views
+from payments.views import stripe_webhook
 
 admin.site.site_header = "Debt auction administration"
 admin.site.site_title = "Debt auction admin"
@@ -21,6 +22,8 @@ urlpatterns = [
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("portfolios.api.urls")),
     path("api/v1/", include("auctions.api.urls")),
+    path("api/v1/", include("payments.api.urls")),
+    path("stripe/webhook/", stripe_webhook, name="stripe-webhook"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import Organization, User
 from auctions.models import Auction
 from marketplace.money import MoneyField
 
@@ -17,6 +17,13 @@ class Deposit(models.Model):
         RELEASED = "released", _("Released")
         APPLIED = "applied", _("Applied to the price")
         FORFEITED = "forfeited", _("Forfeited")
+        FAILED = "failed", _("Failed (card declined or authentication failed)")
+
+    # Allowed changes, the one table services and webhooks obey (Stripe events may come late or twice).
+    TRANSITIONS: dict[str, tuple[str, ...]] = {
+        Status.PENDING: (Status.HELD, Status.FAILED, Status.RELEASED),
+        Status.HELD: (Status.RELEASED, Status.APPLIED, Status.FORFEITED),
+    }
 
     auction = models.ForeignKey(Auction, on_delete=models.PROTECT, related_name="deposits")
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="deposits")
@@ -24,6 +31,11 @@ class Deposit(models.Model):
     currency = models.CharField(_("currency"), max_length=3)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     payment_intent = models.CharField(_("Stripe PaymentIntent"), max_length=64, blank=True)
+    failure_message = models.CharField(_("why it failed"), max_length=300, blank=True)
+    held_at = models.DateTimeField(_("held since"), null=True, blank=True)
+    stripe_done_at = models.DateTimeField(
+        _("Stripe matched"), null=True, blank=True, help_text=_("When the capture or cancel of the hold was confirmed.")
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -53,9 +65,19 @@ class Settlement(models.Model):
     buyer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="settlements")
     currency = models.CharField(_("currency"), max_length=3)
     hammer_price = MoneyField(_("hammer price"))
-    balance_due = MoneyField(_("balance due"))
+    buyer_premium = MoneyField(_("buyer's premium"), default=0)
+    seller_commission = MoneyField(_("seller commission"), default=0)
+    deposit_applied = MoneyField(_("deposit applied"), default=0)
+    balance_due = MoneyField(_("balance due"), help_text=_("Hammer price plus premium, less the deposit applied."))
     due_at = models.DateTimeField(_("due"))
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.AWAITING_PAYMENT)
+    payment_intent = models.CharField(_("balance PaymentIntent"), max_length=64, blank=True)
+    bank_reference = models.CharField(_("bank transfer reference"), max_length=100, blank=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    payout_amount = MoneyField(_("payout to the seller"), default=0)
+    payout_transfer = models.CharField(_("Stripe transfer"), max_length=64, blank=True)
+    payout_reference = models.CharField(_("payout bank reference"), max_length=100, blank=True)
+    paid_out_at = models.DateTimeField(_("paid out at"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -64,3 +86,34 @@ class Settlement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.auction_id}: {self.balance_due} {self.currency} ({self.status})"
+
+
+class PayoutAccount(models.Model):
+    """A seller organization's Stripe Connect account: payouts go there by transfer (else by staff bank transfer)."""
+
+    organization = models.OneToOneField(Organization, on_delete=models.PROTECT, related_name="payout_account")
+    stripe_account = models.CharField(_("connected account"), max_length=64, help_text=_("acct_..."))
+
+    class Meta:
+        verbose_name = _("payout account")
+        verbose_name_plural = _("payout accounts")
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}: {self.stripe_account}"
+
+
+class WebhookEvent(models.Model):
+    """A Stripe event as received, stored by its id so a repeated delivery is processed once."""
+
+    id = models.CharField(primary_key=True, max_length=255)
+    type = models.CharField(_("type"), max_length=100)
+    payload = models.JSONField(_("payload"))
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Stripe webhook event")
+        verbose_name_plural = _("Stripe webhook events")
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.type}"

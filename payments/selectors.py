@@ -2,6 +2,8 @@
 
 from decimal import Decimal
 
+from django.db.models import QuerySet
+
 from accounts.models import User
 from payments.models import Deposit, Settlement
 
@@ -26,3 +28,13 @@ def unpaid_settlements(*, user: User) -> dict[int, Decimal]:
     """Hammer prices of auctions the buyer won and has not paid for yet, by auction id (the whole stake is open)."""
     rows = Settlement.objects.filter(buyer=user, status__in=Settlement.UNPAID).values_list("auction_id", "hammer_price")
     return dict(rows)
+
+
+def deposit_list(*, user: User) -> QuerySet[Deposit]:
+    """The buyer's deposits, newest first."""
+    return Deposit.objects.filter(user=user).order_by("-created_at", "-pk")
+
+
+def settlement_list(*, user: User) -> QuerySet[Settlement]:
+    """Settlements of auctions the buyer won, newest first."""
+    return Settlement.objects.filter(buyer=user).order_by("-created_at", "-pk")

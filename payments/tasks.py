@@ -1,4 +1,4 @@
-"""Celery adapters for payments: each takes an auction id, calls a service and is safe to run again."""
+"""Celery adapters for payments: each takes an id, calls a service and is safe to run again."""
 
 from celery import shared_task
 
@@ -13,3 +13,8 @@ def settlement_open(auction_id: int) -> None:
 @shared_task(ignore_result=True, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=10)
 def deposits_release(auction_id: int) -> None:
     services.deposits_release(auction_id=auction_id)
+
+
+@shared_task(ignore_result=True, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=10)
+def settlement_payout(settlement_id: int) -> None:
+    services.settlement_payout(settlement_id=settlement_id)

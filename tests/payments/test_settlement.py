@@ -32,14 +32,16 @@ def test_closing_applies_the_winners_deposit_releases_the_rest_and_opens_one_set
     statuses = dict(Deposit.objects.values_list("user__email", "status"))
     assert statuses == {"alice@buyers.example.com": "released", "bob@buyers.example.com": "applied"}
     settlement = Settlement.objects.get(auction=auction)
-    assert (settlement.buyer, settlement.hammer_price, settlement.balance_due) == (
+    assert (settlement.buyer, settlement.hammer_price, settlement.buyer_premium, settlement.balance_due) == (
         bob,
         Decimal("12000.00"),
-        Decimal("11000.00"),  # the 1,000 deposit is applied
+        Decimal("240.00"),  # 2 % buyer's premium
+        Decimal("11240.00"),  # the 1,000 deposit is applied
     )
+    assert (settlement.seller_commission, settlement.payout_amount) == (Decimal("360.00"), Decimal("11640.00"))
     assert settlement.status == "awaiting_payment" and settlement.due_at > timezone.now()
     payment_services.settlement_open(auction_id=auction.pk)  # a second run changes nothing
-    assert Settlement.objects.count() == 1 and Settlement.objects.get().balance_due == Decimal("11000.00")
+    assert Settlement.objects.count() == 1 and Settlement.objects.get().balance_due == Decimal("11240.00")
     assert selectors.open_commitments(user=alice) == 0
     assert selectors.open_commitments(user=bob) == Decimal("12000.00")
 

@@ -1,0 +1,136 @@
+"""REST endpoints for money: post a deposit, pay a settlement's balance, list your deposits and settlements."""
+
+from typing import Any, cast
+
+from django.conf import settings
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User
+from auctions.models import Auction
+from marketplace.errors import DomainError
+from marketplace.money import text
+from payments import selectors, services, stripe_client
+from payments.models import Deposit, Settlement
+
+PAYMENT_METHOD_LENGTH = 64
+
+
+def _iso(moment: Any) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def _payment_method(request: Request) -> str:
+    if not isinstance(request.data, dict):
+        raise DomainError("invalid", "Send a JSON object.", http_status=400)
+    value = request.data.get("payment_method", "")
+    if not isinstance(value, str) or len(value) > PAYMENT_METHOD_LENGTH:
+        raise DomainError("invalid", "payment_method is a Stripe id (pm_...).", http_status=400, field="payment_method")
+    return value
+
+
+def deposit_json(deposit: Deposit) -> dict[str, Any]:
+    return {
+        "id": deposit.pk,
+        "auction": deposit.auction_id,
+        "amount": text(deposit.amount),
+        "currency": deposit.currency,
+        "status": deposit.status,
+        "failure_message": deposit.failure_message or None,
+        "held_at": _iso(deposit.held_at),
+        "created_at": _iso(deposit.created_at),
+    }
+
+
+def settlement_json(settlement: Settlement) -> dict[str, Any]:
+    return {
+        "id": settlement.pk,
+        "auction": settlement.auction_id,
+        "currency": settlement.currency,
+        "hammer_price": text(settlement.hammer_price),
+        "buyer_premium": text(settlement.buyer_premium),
+        "deposit_applied": text(settlement.deposit_applied),
+        "balance_due": text(settlement.balance_due),
+        "due_at": _iso(settlement.due_at),
+        "status": settlement.status,
+        "paid_at": _iso(settlement.paid_at),
+    }
+
+
+def _confirmation(client_secret: str | None, requires_action: bool) -> dict[str, Any]:
+    """What the browser needs to confirm with Stripe.js (3-D Secure, or a card entered in the page)."""
+    return {
+        "client_secret": client_secret,
+        "requires_action": requires_action,
+        "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        "stripe_js": stripe_client.js_url(),
+    }
+
+
+class DepositView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, pk: int) -> Response:
+        """Start the deposit hold (`{"payment_method": "pm_..."}` confirms it at once), or return the active one and
+        refresh it from Stripe. `held` lets you bid; `pending` with `requires_action` needs the client secret
+        confirmed with Stripe.js. Repeating the request is harmless."""
+        payment_method = _payment_method(request)
+        try:
+            deposit = services.deposit_hold(user=cast(User, request.user), auction_id=pk, payment_method=payment_method)
+        except Auction.DoesNotExist as exc:
+            raise Http404 from exc
+        secret, requires_action = services.deposit_client_secret(deposit=deposit)
+        body = {**deposit_json(deposit), **_confirmation(secret, requires_action)}
+        return Response(body, status=status.HTTP_201_CREATED if deposit.status == "held" else status.HTTP_200_OK)
+
+
+class SettlementPayView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, pk: int) -> Response:
+        """Pay the balance by card (`{"payment_method": "pm_..."}`), or fetch what Stripe.js must confirm."""
+        payment_method = _payment_method(request)
+        try:
+            settlement = services.settlement_pay(
+                user=cast(User, request.user), settlement_id=pk, payment_method=payment_method
+            )
+        except Settlement.DoesNotExist as exc:
+            raise Http404 from exc
+        secret, requires_action = None, False
+        if settlement.status == Settlement.Status.AWAITING_PAYMENT and settlement.payment_intent:
+            intent = stripe_client.client().v1.payment_intents.retrieve(settlement.payment_intent)
+            secret, requires_action = intent.client_secret, intent.status != "succeeded"
+        return Response({**settlement_json(settlement), **_confirmation(secret, requires_action)})
+
+
+class MyDepositsView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        """Your deposits, newest first."""
+        paginator = PageNumberPagination()
+        deposits = selectors.deposit_list(user=cast(User, request.user))
+        page = paginator.paginate_queryset(deposits, request, view=self) or []
+        return paginator.get_paginated_response([deposit_json(deposit) for deposit in page])
+
+
+class MySettlementsView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        """Auctions you won and what you owe or paid, newest first."""
+        paginator = PageNumberPagination()
+        settlements = selectors.settlement_list(user=cast(User, request.user))
+        page = paginator.paginate_queryset(settlements, request, view=self) or []
+        return paginator.get_paginated_response([settlement_json(settlement) for settlement in page])
