@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portfolios.models import Portfolio
+from portfolios.models import Loan, Portfolio
 
 SORTS = {
     "newest": ["-created_at", "-pk"],
@@ -41,4 +41,16 @@ class BrowseForm(forms.Form):
             ("face_desc", _("Largest face value")),
             ("face_asc", _("Smallest face value")),
         ],
+    )
+
+
+class NdaAcceptForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    agree = forms.BooleanField(label=_("I have read this NDA and accept it on behalf of myself and my organization."))
+
+
+class LoanFilterForm(forms.Form):
+    region = forms.CharField(label=_("Region"), required=False, max_length=64)
+    legal_status = forms.ChoiceField(
+        label=_("Legal status"), required=False, choices=[("", _("Any")), *Loan.LegalStatus.choices]
     )

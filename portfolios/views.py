@@ -36,7 +36,12 @@ def portfolio_browse(request: HttpRequest) -> HttpResponse:
 def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
     portfolio = get_object_or_404(selectors.portfolio_visible_to(user=cast(User, request.user)), pk=pk)
     stats = getattr(portfolio, "stats", None)
-    context = {"portfolio": portfolio, "stats": stats, "distributions": _distributions(stats) if stats else []}
+    context = {
+        "portfolio": portfolio,
+        "stats": stats,
+        "distributions": _distributions(stats) if stats else [],
+        "documents": selectors.document_list(portfolio=portfolio),
+    }
     return render(request, "portfolios/detail.html", context)
 
 
