@@ -194,3 +194,47 @@ class AuctionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.auction_id} #{self.seq} {self.kind}"
+
+
+class Watch(models.Model):
+    """A user following an auction ("my auctions"), optionally asking to be told when it is about to end."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="watches")
+    auction = models.ForeignKey(Auction, on_delete=models.CASCADE, related_name="watches")
+    notify_ending_soon = models.BooleanField(_("tell me before it ends"), default=True)
+    ending_soon_sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("watch")
+        verbose_name_plural = _("watches")
+        constraints = [models.UniqueConstraint(fields=["user", "auction"], name="watch_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} watches {self.auction_id}"
+
+
+class Notification(models.Model):
+    """What the user was told (outbid, ending soon, won, lost): listed on their page and sent by e-mail."""
+
+    class Kind(models.TextChoices):
+        OUTBID = "outbid", _("Outbid")
+        ENDING_SOON = "ending_soon", _("Ending soon")
+        WON = "won", _("Won")
+        LOST = "lost", _("Lost")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    auction = models.ForeignKey(Auction, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    message = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.kind} {self.auction_id}"

@@ -177,3 +177,17 @@ def result(*, auction_id: int) -> Result | None:
         return None
     sold = auction.result == Auction.Result.SOLD
     return Result(auction.leader_id if sold else None, auction.final_price if sold else None, auction.currency)
+
+
+def auctions_of(*, user: User) -> QuerySet[Auction]:
+    """Auctions the user watches or has a seat in (bids, proxy, sealed bid), soonest closing first."""
+    return (
+        Auction.objects.filter(Q(watches__user=user) | Q(participants__user=user))
+        .select_related("portfolio", "leader")
+        .distinct()
+        .order_by("closes_at", "pk")
+    )
+
+
+def unread_notifications(*, user: User) -> int:
+    return user.notifications.filter(read_at__isnull=True).count()

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from accounts import selectors as account_selectors
 from accounts.eligibility import buyer_eligibility_check
 from accounts.models import User
-from auctions import broadcast, rules
+from auctions import broadcast, notifications, rules
 from auctions.models import MAX_DEPOSIT_SHARE, Auction, AuctionEvent, Bid, BidVoid, Participant
 from auctions.selectors import iso
 from marketplace import money, ratelimit
@@ -165,9 +165,15 @@ def _create(
     return auction
 
 
+def _tasks() -> Any:
+    from auctions import tasks  # the Celery adapters import this module
+
+    return tasks
+
+
 def _schedule(auction: Auction) -> None:
     """Prompt ETA tasks for opening and closing (on commit); the beat sweep remains the guarantee."""
-    from auctions import tasks
+    tasks = _tasks()
 
     now = timezone.now()
     auction_id = auction.pk
@@ -185,6 +191,14 @@ def _send(task: Any, auction_id: int, eta: datetime) -> None:
         task.apply_async((auction_id,), eta=eta)
     except Exception:  # kombu raises its own errors for an unreachable broker
         log.warning("%s for auction %s not scheduled; the sweep will do it", task.name, auction_id)
+
+
+def _send_now(task: Any, *args: Any) -> None:
+    """Best effort, after commit: a notification lost to a broker outage never undoes a bid."""
+    try:
+        task.delay(*args)
+    except Exception:  # kombu raises its own errors for an unreachable broker
+        log.warning("%s%s not queued: broker unreachable", task.name, args)
 
 
 # --- the lock and the event stream ------------------------------------------------------------------------------
@@ -469,8 +483,9 @@ def _record(
     auction.current_price, auction.leader_id, auction.leader_since = english.price, english.leader, now
     auction.min_next_bid = english.min_next_bid
     if outbid is not None and outbid != auction.leader_id:
-        message = {"type": "outbid", "auction": auction.pk, "current_price": money.text(auction.current_price)}
-        broadcast.on_commit_to_user(outbid, message)
+        price = money.text(auction.current_price)
+        broadcast.on_commit_to_user(outbid, {"type": "outbid", "auction": auction.pk, "current_price": price})
+        transaction.on_commit(lambda: _send_now(_tasks().notify_outbid, outbid, auction.pk, price))
     return bids
 
 
@@ -547,8 +562,9 @@ def _close(auctions: QuerySet[Auction], *, skip_locked: bool, limit: int = 1) ->
             lots = [auction.portfolio_id for auction in closing if auction.result == result]
             if lots:
                 portfolio_services.portfolio_transition_many(portfolio_ids=lots, to=outcome)
-        for auction in closing:  # payments take over once the close is committed
+        for auction in closing:  # payments take over once the close is committed; bidders hear the result
             payment_tasks.settlement_open.delay_on_commit(auction.pk)  # type: ignore[attr-defined]  # celery-types lags
+            _tasks().notify_results.delay_on_commit(auction.pk)
     return len(closing)
 
 
@@ -653,4 +669,5 @@ def auctions_sweep() -> tuple[int, int]:
     closed = 0
     while done := auctions_close_due():
         closed += done
+    notifications.notify_ending_soon()
     return opened, closed

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from auctions import services
+from auctions import notifications, services
 
 
 @shared_task(ignore_result=True, acks_late=True, soft_time_limit=50, time_limit=60)
@@ -18,3 +18,13 @@ def auction_close(auction_id: int) -> bool:
 @shared_task(ignore_result=True)
 def auctions_sweep() -> tuple[int, int]:
     return services.auctions_sweep()
+
+
+@shared_task(ignore_result=True, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def notify_outbid(user_id: int, auction_id: int, current_price: str) -> None:
+    notifications.notify_outbid(user_id=user_id, auction_id=auction_id, current_price=current_price)
+
+
+@shared_task(ignore_result=True, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def notify_results(auction_id: int) -> None:
+    notifications.notify_results(auction_id=auction_id)

@@ -12,4 +12,7 @@ urlpatterns = [
     path("<int:pk>/bid/", views.bid, name="bid"),
     path("<int:pk>/proxy-bid/", views.proxy_bid, name="proxy-bid"),
     path("new/<int:portfolio_id>/", views.auction_setup, name="setup"),
+    path("<int:pk>/watch/", views.watch, name="watch"),
+    path("mine/", views.my_auctions, name="mine"),
+    path("notifications/", views.notification_list, name="notifications"),
 ]

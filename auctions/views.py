@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
 from accounts.models import User
-from auctions import selectors, services
+from auctions import notifications, selectors, services
 from auctions.forms import AuctionSetupForm
 from auctions.models import Auction
 from portfolios.models import Portfolio
@@ -42,6 +42,7 @@ def auction_room(request: HttpRequest, pk: int) -> HttpResponse:
         "bids": selectors.bid_list(auction=auction).order_by("-seq")[:20],
         "request_id": uuid.uuid4(),
         "retail": request.user.is_authenticated and account_selectors.investor_class(user=request.user) == "retail",
+        "watching": request.user.is_authenticated and auction.watches.filter(user=request.user).exists(),
     }
     return render(request, "auctions/room.html", context)
 
@@ -104,3 +105,35 @@ def auction_setup(request: HttpRequest, portfolio_id: int) -> HttpResponse:
             messages.success(request, _("The auction is scheduled."))
             return redirect("auctions:room", pk=auction.pk)
     return render(request, "auctions/setup.html", {"form": form, "portfolio": portfolio})
+
+
+@login_required
+@require_POST
+def watch(request: HttpRequest, pk: int) -> HttpResponse:
+    auction = _auction(pk)
+    user = cast(User, request.user)
+    if request.POST.get("watch") == "off":
+        notifications.watch_remove(user=user, auction=auction)
+        messages.success(request, _("Removed from your auctions."))
+    else:
+        notifications.watch_set(user=user, auction=auction, notify_ending_soon=bool(request.POST.get("ending_soon")))
+        messages.success(request, _("Added to your auctions."))
+    return redirect("auctions:room", pk=pk)
+
+
+@login_required
+def my_auctions(request: HttpRequest) -> HttpResponse:
+    """Auctions the user watches or bids in, soonest closing first, with their prices."""
+    user = cast(User, request.user)
+    auctions = selectors.auctions_of(user=user)
+    return render(request, "auctions/mine.html", {"auctions": auctions})
+
+
+@login_required
+def notification_list(request: HttpRequest) -> HttpResponse:
+    user = cast(User, request.user)
+    if request.method == "POST":
+        notifications.notifications_mark_read(user=user)
+        return redirect("auctions:notifications")
+    items = user.notifications.select_related("auction__portfolio")[:200]
+    return render(request, "auctions/notifications.html", {"notifications": items})

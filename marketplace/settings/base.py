@@ -67,6 +67,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "auctions.context_processors.notifications",
             ],
         },
     },
@@ -242,6 +243,7 @@ AUCTION_DEFAULT_DEPOSIT_SHARE = Decimal("0.10")  # of the starting price; at mos
 # Bids one buyer may place on one auction per window (API clients included); the rest get `rate_limited`.
 BID_RATE_LIMIT = env.int("BID_RATE_LIMIT", default=20)
 BID_RATE_WINDOW_SECONDS = env.int("BID_RATE_WINDOW_SECONDS", default=10)
+AUCTION_ENDING_SOON_MINUTES = env.int("AUCTION_ENDING_SOON_MINUTES", default=15)  # watchers who asked are told
 
 # --- Payments -------------------------------------------------------------------------------------
 SETTLEMENT_DUE_DAYS = env.int("SETTLEMENT_DUE_DAYS", default=7)  # the winner pays the balance within this
