@@ -1,0 +1,200 @@
+"""Closing moves the money on (local) Stripe exactly once: the winner's hold captured, every other hold cancelled;
+the balance paid by card or bank transfer releases the debtor file; the seller is paid out once."""
+
+import json
+import threading
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+import pytest
+from celery.exceptions import Retry
+from django.utils import timezone
+
+from auctions import services as auction_services
+from auctions.models import Auction
+from payments import services
+from payments.models import Deposit, PayoutAccount, Settlement
+from portfolios.models import PiiRelease
+
+pytestmark = pytest.mark.django_db
+
+
+def close_now(auction, capture):
+    now = timezone.now()
+    Auction.objects.filter(pk=auction.pk).update(closes_at=now, ends_at=now)
+    with capture(execute=True):
+        assert auction_services.auction_close(auction_id=auction.pk)
+
+
+def intent_status(stripe_api, deposit):
+    return stripe_api.v1.payment_intents.retrieve(Deposit.objects.get(pk=deposit.pk).payment_intent).status
+
+
+@pytest.fixture
+def sold(market, django_capture_on_commit_callbacks):
+    """Three buyers hold deposits on Stripe; bob wins at 12,000."""
+    auction = market.auction(starting_price="10000.00", deposit_amount="1000.00")
+    buyers = [market.buyer(name) for name in ("alice", "bob", "carol")]
+    deposits = [services.deposit_hold(user=b, auction_id=auction.pk, payment_method="pm_card_visa") for b in buyers]
+    assert {d.status for d in deposits} == {"held"}
+    auction_services.bid_place(user=buyers[0], auction_id=auction.pk, amount="10000.00")
+    auction_services.bid_place(user=buyers[1], auction_id=auction.pk, amount="12000.00")
+    return auction, buyers, deposits
+
+
+def test_closing_captures_the_winners_hold_and_cancels_the_others(sold, stripe_api, django_capture_on_commit_callbacks):
+    auction, (_alice, _bob, _carol), (d_alice, d_bob, d_carol) = sold
+    close_now(auction, django_capture_on_commit_callbacks)
+
+    assert [intent_status(stripe_api, d) for d in (d_alice, d_bob, d_carol)] == ["canceled", "succeeded", "canceled"]
+    statuses = dict(Deposit.objects.values_list("user__email", "status"))
+    assert statuses == {
+        "alice@buyers.example.com": "released",
+        "bob@buyers.example.com": "applied",
+        "carol@buyers.example.com": "released",
+    }
+    assert not Deposit.objects.filter(stripe_done_at__isnull=True).exists()
+    settlement = Settlement.objects.get()
+    assert (settlement.deposit_applied, settlement.balance_due) == (Decimal("1000.00"), Decimal("11240.00"))
+    services.settlement_open(auction_id=auction.pk)  # localstripe refuses a second capture or cancel: none is sent
+    assert Settlement.objects.count() == 1
+
+
+def test_a_crash_before_stripe_answers_is_finished_by_the_retry(
+    sold, stripe_api, settings, django_capture_on_commit_callbacks
+):
+    auction, _buyers, (d_alice, d_bob, d_carol) = sold
+    reachable = settings.STRIPE_API_BASE
+    settings.STRIPE_API_BASE, settings.STRIPE_MAX_RETRIES = "http://127.0.0.1:9", 0  # Stripe unreachable
+    with pytest.raises(Retry, match="APIConnectionError"):  # the task will run again
+        close_now(auction, django_capture_on_commit_callbacks)
+    assert Settlement.objects.exists()  # our decisions are committed ...
+    assert [intent_status(stripe_api, d) for d in (d_alice, d_bob)] == ["requires_capture"] * 2  # ... Stripe not yet
+
+    # Between the capture and recording it: Stripe captured, our row does not know.
+    stripe_api.v1.payment_intents.capture(Deposit.objects.get(pk=d_bob.pk).payment_intent)
+    settings.STRIPE_API_BASE = reachable
+    services.settlement_open(auction_id=auction.pk)  # the task's retry
+    assert [intent_status(stripe_api, d) for d in (d_alice, d_bob, d_carol)] == ["canceled", "succeeded", "canceled"]
+    assert not Deposit.objects.filter(stripe_done_at__isnull=True).exists()
+
+
+def test_cancelling_the_auction_cancels_every_hold(market, stripe_api, make_user, django_capture_on_commit_callbacks):
+    auction = market.auction()
+    deposit = services.deposit_hold(user=market.buyer("ivan"), auction_id=auction.pk, payment_method="pm_card_visa")
+    with django_capture_on_commit_callbacks(execute=True):
+        staff = make_user("staff@example.com", is_staff=True)
+        auction_services.auction_cancel(auction=auction, actor=staff, reason="withdrawn")
+    assert intent_status(stripe_api, deposit) == "canceled"
+    assert Deposit.objects.get().status == "released"
+
+
+def test_the_winner_pays_the_balance_by_card_and_receives_the_debtor_file(
+    sold, client, stripe_api, django_capture_on_commit_callbacks
+):
+    auction, (_alice, bob, _carol), _deposits = sold
+    close_now(auction, django_capture_on_commit_callbacks)
+    settlement = Settlement.objects.get()
+    client.force_login(bob)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/api/v1/settlements/{settlement.pk}/pay/",
+            {"payment_method": "pm_card_visa"},
+            content_type="application/json",
+        )
+    assert response.status_code == 200 and response.json()["status"] == "paid"
+    settlement.refresh_from_db()
+    intent = stripe_api.v1.payment_intents.retrieve(settlement.payment_intent)
+    assert (intent.status, intent.amount) == ("succeeded", 1124000)
+    assert PiiRelease.objects.get(portfolio=auction.portfolio).buyer == bob
+    assert settlement.status == "paid"  # no connected account: the payout waits for staff
+    mine = client.get("/api/v1/me/settlements/").json()["results"]
+    assert [(row["auction"], row["status"], row["balance_due"]) for row in mine] == [(auction.pk, "paid", "11240.00")]
+
+
+def test_only_the_winner_may_pay(sold, client, django_capture_on_commit_callbacks):
+    auction, (alice, _bob, _carol), _deposits = sold
+    close_now(auction, django_capture_on_commit_callbacks)
+    client.force_login(alice)
+    settlement = Settlement.objects.get()
+    response = client.post(f"/api/v1/settlements/{settlement.pk}/pay/", {}, content_type="application/json")
+    assert response.status_code == 404 and not Settlement.objects.get().payment_intent
+
+
+def test_staff_mark_a_bank_transfer_and_confirm_the_payout(sold, make_user, django_capture_on_commit_callbacks):
+    auction, (_alice, bob, _carol), _deposits = sold
+    close_now(auction, django_capture_on_commit_callbacks)
+    staff = make_user("staff@example.com", is_staff=True)
+    settlement = Settlement.objects.get()
+    with pytest.raises(services.PaymentError, match="reference"):
+        services.settlement_mark_paid(settlement_id=settlement.pk, actor=staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.settlement_mark_paid(settlement_id=settlement.pk, bank_reference="ICBC-2026-1123-77", actor=staff)
+    assert PiiRelease.objects.get(portfolio=auction.portfolio).buyer == bob
+    paid_out = services.settlement_payout_confirm(settlement_id=settlement.pk, reference="OUT-1", actor=staff)
+    assert (paid_out.status, paid_out.payout_reference, paid_out.bank_reference) == (
+        "paid_out",
+        "OUT-1",
+        "ICBC-2026-1123-77",
+    )
+
+
+class ConnectStandIn(BaseHTTPRequestHandler):
+    """Stripe's POST /v1/transfers, which localstripe lacks: records each request, answers like Stripe."""
+
+    requests: list[dict] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        self.requests.append({"path": self.path, "headers": dict(self.headers), "form": parse_qs(body)})
+        answer = json.dumps({"id": "tr_1StandIn", "object": "transfer", "amount": 1, "currency": "cny"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def connect_stand_in():
+    ConnectStandIn.requests = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ConnectStandIn)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", ConnectStandIn.requests
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_connected_seller_is_paid_by_one_transfer(
+    sold, market, settings, connect_stand_in, django_capture_on_commit_callbacks
+):
+    auction, _buyers, _deposits = sold
+    close_now(auction, django_capture_on_commit_callbacks)
+    PayoutAccount.objects.create(organization=market.seller, stripe_account="acct_1JadeRiver")
+    settlement = Settlement.objects.get()
+    services.settlement_mark_paid(settlement_id=settlement.pk, bank_reference="HSBC-1", actor=market.trader)
+
+    settings.STRIPE_API_BASE, requests = connect_stand_in
+    services.settlement_payout(settlement_id=settlement.pk)
+    services.settlement_payout(settlement_id=settlement.pk)  # again: nothing more is sent
+
+    assert len(requests) == 1
+    sent = requests[0]
+    assert sent["path"] == "/v1/transfers"
+    assert sent["form"] == {
+        "amount": ["1164000"],  # 12,000 less 3 % commission, in fen
+        "currency": ["cny"],
+        "destination": ["acct_1JadeRiver"],
+        "transfer_group": [f"settlement-{settlement.pk}"],
+        "metadata[settlement]": [str(settlement.pk)],
+        "metadata[auction]": [str(auction.pk)],
+    }
+    assert sent["headers"]["Idempotency-Key"] == f"settlement-{settlement.pk}-payout"
+    assert sent["headers"]["Authorization"] == f"Bearer {settings.STRIPE_SECRET_KEY}"
+    settlement.refresh_from_db()
+    assert (settlement.status, settlement.payout_transfer) == ("paid_out", "tr_1StandIn")
