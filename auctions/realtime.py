@@ -88,7 +88,8 @@ class Hub:
             except (redis.RedisError, OSError):
                 del self.rooms[channel]
                 raise
-        if not any(not task.done() for task in self.tasks):
+        subscribed = self.pubsub is not None and self.pubsub.connection is not None
+        if subscribed and not any(not task.done() for task in self.tasks):  # read only once a subscription is up
             loop = asyncio.get_running_loop()
             self.tasks = [loop.create_task(self._read()), loop.create_task(self._count())]
 
@@ -122,7 +123,7 @@ class Hub:
         while self.rooms:
             try:
                 message = await pubsub.get_message(timeout=1.0)
-            except (redis.RedisError, OSError):
+            except (redis.RedisError, OSError, RuntimeError):  # RuntimeError: the connection was reset under us
                 self._lost()
                 return
             if message is None:

@@ -1,0 +1,185 @@
+"""Real-time fan-out benchmark, printed not asserted: bid -> delivery latency (p50/p99 over every watcher and
+every bid) with 1,000, 5,000 and 10,000 watchers spread over two server processes, at 20 bids/s, plus server RSS
+per idle watcher; the same for a plain Channels `group_send` consumer (scripts/fanout_baseline.py) measured in the
+same run as the baseline.
+
+Runs on its own database (`<name>_bench`, recreated). Watchers run in separate client processes on the same
+machine, so the figures include the clients' share of the CPU, equally for both systems.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / ".venv" / "bin"
+sys.path.insert(0, str(ROOT))
+
+from scripts.bench_asgi import rss_kib  # noqa: E402
+from scripts.bench_auctions import bench_database_url, django_setup, free_port, log, world  # noqa: E402
+
+APPS = {"ours": "marketplace.asgi:application", "channels group_send": "scripts.fanout_baseline:application"}
+
+
+@contextlib.contextmanager
+def servers(app: str, count: int = 2) -> Any:
+    """`count` uvicorn processes of `app`; yields their (pid, port)."""
+    started = []
+    for _ in range(count):
+        port = free_port()
+        argv = [str(BIN / "uvicorn"), app, "--port", str(port), "--no-access-log", "--log-level", "error"]
+        argv += ["--ws", "websockets-sansio", "--backlog", "4096", "--ws-per-message-deflate", "false"]
+        process = subprocess.Popen(argv, cwd=ROOT, env=os.environ.copy(), start_new_session=True)
+        started.append((process, port))
+    try:
+        for process, port in started:
+            deadline = time.monotonic() + 30
+            while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"server on {port} did not start")
+                time.sleep(0.1)
+        yield [(process.pid, port) for process, port in started]
+    finally:
+        for process, _ in started:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process, _ in started:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(15)
+
+
+def _watchers(urls: list[str], ready: Any, go: Any, results: Any, seconds: float) -> None:
+    """One client process: open its share of sockets, report ready, then time every bid event until told."""
+    import uvloop
+    from websockets.asyncio.client import ClientConnection, connect
+
+    async def main() -> None:
+        sockets: list[ClientConnection] = []
+        for start in range(0, len(urls), 100):
+            batch = [
+                connect(u, ping_interval=None, compression=None, max_queue=None) for u in urls[start : start + 100]
+            ]
+            opened = await asyncio.gather(*batch, return_exceptions=True)
+            sockets += [s for s in opened if isinstance(s, ClientConnection)]
+        ready.put(len(sockets))
+        latencies: list[float] = []
+
+        async def listen(ws: Any) -> None:
+            with contextlib.suppress(Exception):
+                async for frame in ws:
+                    event = json.loads(frame)
+                    if event.get("type") == "bid":
+                        sent = datetime.fromisoformat(event["placed_at"].replace("Z", "+00:00"))
+                        latencies.append((datetime.now(UTC) - sent).total_seconds() * 1000)
+
+        tasks = [asyncio.create_task(listen(ws)) for ws in sockets]
+        await asyncio.get_running_loop().run_in_executor(None, go.wait)
+        await asyncio.sleep(seconds + 3)  # the bids, then time to drain
+        for task in tasks:
+            task.cancel()
+        results.put(latencies)
+        for ws in sockets:
+            with contextlib.suppress(Exception):
+                await ws.close()
+
+    uvloop.run(main())
+
+
+def publish(system: str, auction: Any, bidders: list[Any], rate: int, seconds: int) -> int:
+    """`rate` bids per second for `seconds`: through bid_place for ours, as group_send for the baseline."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from auctions import services
+    from auctions.selectors import iso
+
+    layer = get_channel_layer()
+    amount, sent = 1000, 0
+    start = time.monotonic()
+    for i in range(rate * seconds):
+        time.sleep(max(0.0, start + i / rate - time.monotonic()))
+        amount += 10
+        if system == "ours":
+            services.bid_place(user=bidders[i % 2], auction_id=auction.pk, amount=f"{amount}.00")
+        else:
+            event = {"type": "bid", "seq": i + 1, "amount": f"{amount}.00", "placed_at": iso(datetime.now(UTC))}
+            async_to_sync(layer.group_send)(f"auction-{auction.pk}", {"type": "auction.event", "event": event})
+        sent += 1
+    return sent
+
+
+def measure(system: str, watchers: int, args: argparse.Namespace) -> dict[str, float]:
+    from django.db import connections
+
+    from auctions import services
+
+    auction, bidders, _ = world(2)
+    services.auction_open(auction_id=auction.pk)
+    connections.close_all()
+    context = multiprocessing.get_context("spawn")
+    with servers(APPS[system]) as running:
+        rss_before = sum(rss_kib(pid) for pid, _ in running)
+        urls = [f"ws://127.0.0.1:{running[i % 2][1]}/ws/auctions/{auction.pk}/" for i in range(watchers)]
+        ready, go, results = context.Queue(), context.Event(), context.Queue()
+        share = [urls[i :: args.clients] for i in range(args.clients)]
+        clients = [context.Process(target=_watchers, args=(s, ready, go, results, args.seconds)) for s in share]
+        for client in clients:
+            client.start()
+        connected = sum(ready.get(timeout=300) for _ in clients)
+        time.sleep(2)
+        rss_per_watcher = (sum(rss_kib(pid) for pid, _ in running) - rss_before) / max(connected, 1)
+        go.set()
+        sent = publish(system, auction, bidders, args.rate, args.seconds)
+        latencies = sorted(x for _ in clients for x in results.get(timeout=120))
+        for client in clients:
+            client.join(30)
+    expected = sent * connected
+    return {
+        "connected": connected,
+        "p50": statistics.median(latencies) if latencies else float("nan"),
+        "p99": latencies[int(len(latencies) * 0.99) - 1] if latencies else float("nan"),
+        "delivered": len(latencies) / expected if expected else 0.0,
+        "KiB/watcher": rss_per_watcher,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--watchers", type=int, nargs="+", default=[1000, 5000, 10_000])
+    parser.add_argument("--rate", type=int, default=20, help="bids per second")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--clients", type=int, default=4, help="client processes holding the watchers")
+    args = parser.parse_args()
+    django_setup(bench_database_url())
+    rows = []
+    for watchers in args.watchers:
+        for system in APPS:
+            log(f"{system}: {watchers} watchers, {args.rate} bids/s for {args.seconds} s")
+            rows.append((watchers, system, measure(system, watchers, args)))
+    print(f"\nBid -> every watcher, two server processes, {args.rate} bids/s (ms; delivered = share of frames):")
+    print(f"{'watchers':>8}  {'system':<20} {'p50':>8} {'p99':>8} {'delivered':>9} {'KiB/watcher':>11}")
+    for watchers, system, row in rows:
+        print(
+            f"{watchers:>8}  {system:<20} {row['p50']:>8.0f} {row['p99']:>8.0f} {row['delivered']:>9.1%} "
+            f"{row['KiB/watcher']:>11.1f}"
+        )
+    for watchers in args.watchers:
+        ours = next(row for w, system, row in rows if w == watchers and system == "ours")
+        baseline = next(row for w, system, row in rows if w == watchers and system != "ours")
+        print(f"{watchers:>8}  p99 baseline / ours: {baseline['p99'] / ours['p99']:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
