@@ -2,10 +2,14 @@
 
 import csv
 import io
+import shutil
+from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook  # type: ignore[import-untyped]
 
@@ -187,3 +191,10 @@ def room_listing(
 @pytest.fixture
 def buyer(make_user: Any) -> User:
     return kyc_approved(make_user("buyer@pearl-bay.example.com"))
+
+
+@pytest.fixture(autouse=True)
+def _documents_removed() -> Iterator[None]:
+    """Stored documents outlive their rows' rollback: remove them, so private storage is empty for the next test."""
+    yield
+    shutil.rmtree(Path(settings.PRIVATE_MEDIA_ROOT) / "portfolio-documents", ignore_errors=True)
