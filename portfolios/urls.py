@@ -14,6 +14,11 @@ urlpatterns = [
     path("<int:pk>/edit/tape/", wizard.draft_tape, name="wizard_tape"),
     path("<int:pk>/edit/imports/<int:job_pk>/", wizard.draft_import, name="wizard_import"),
     path("<int:pk>/edit/documents/", wizard.draft_documents, name="wizard_documents"),
+    path(
+        "<int:pk>/edit/documents/<int:document_pk>/delete/",
+        wizard.draft_document_delete,
+        name="wizard_document_delete",
+    ),
     path("<int:pk>/edit/submit/", wizard.draft_submit, name="wizard_submit"),
     path("<int:pk>/data-room/", data_room_views.data_room_page, name="data_room"),
     path("<int:pk>/data-room/nda/", data_room_views.nda_accept, name="nda_accept"),

@@ -10,13 +10,14 @@ from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
 from accounts.models import Organization, User
 from marketplace.errors import DomainError
 from portfolios import rules, selectors, services
 from portfolios.forms import DocumentForm, LoanTapeForm, PortfolioDetailsForm
-from portfolios.models import LoanTapeImport, Portfolio
+from portfolios.models import LoanTapeImport, Portfolio, PortfolioDocument
 from portfolios.services import data_room, loan_tape
 from portfolios.services.listing import EDITABLE_FIELDS
 
@@ -157,3 +158,16 @@ def draft_submit(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("portfolios:mine")
     documents = selectors.document_list(portfolio=portfolio)
     return _render_step(request, "submit", portfolio, imported=imported, documents=documents)
+
+
+@login_required
+@require_POST
+def draft_document_delete(request: HttpRequest, pk: int, document_pk: int) -> HttpResponse:
+    document = get_object_or_404(PortfolioDocument, portfolio=_draft(request, pk), pk=document_pk)
+    try:
+        data_room.document_delete(user=cast(User, request.user), document=document)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Document removed."))
+    return redirect("portfolios:wizard_documents", pk=pk)

@@ -22,6 +22,7 @@ from portfolios.models import DataRoomAccess, NdaAcceptance, NdaVersion, Portfol
 from portfolios.services.listing import PortfolioError, _require_seller_member
 
 Format = PortfolioDocument.Format
+CLOSED = frozenset({Portfolio.Status.SOLD, Portfolio.Status.WITHDRAWN})  # what a buyer studied stays as it was
 CONTENT_TYPES = {
     Format.PDF: "application/pdf",
     Format.CSV: "text/csv; charset=utf-8",
@@ -37,6 +38,8 @@ def document_upload(
 ) -> PortfolioDocument:
     """Store a seller's document privately (PDF, CSV or XLSX, checked by content and size); nothing is kept if not."""
     _require_seller_member(user=user, seller=portfolio.seller)
+    if portfolio.status in CLOSED:
+        raise PortfolioError("not_editable", _("Documents can no longer be added to a sold or withdrawn listing."))
     errors: dict[str, str] = {}
     if not title.strip():
         errors["title"] = _("Give the document a title.")
@@ -103,9 +106,13 @@ def _document_format(file: UploadedFile) -> str:
 
 
 def document_delete(*, user: User, document: PortfolioDocument) -> None:
+    """Remove a document (a wrong upload); the access log keeps what was read of it, by title."""
     _require_seller_member(user=user, seller=document.portfolio.seller)
-    document.file.delete(save=False)
-    document.delete()
+    if document.portfolio.status in CLOSED:
+        raise PortfolioError("not_editable", _("The documents of a sold or withdrawn listing stay as they were."))
+    with transaction.atomic():
+        document.delete()
+        transaction.on_commit(lambda: document.file.delete(save=False))
 
 
 # --- NDA and access ----------------------------------------------------------------------------------------------

@@ -1,12 +1,16 @@
 """The seller's wizard: details → loan tape with column mapping → progress → documents → submit, all server-rendered."""
 
+import os
 import re
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from portfolios import services
 from portfolios.models import LoanTapeImport, Portfolio, PortfolioDocument
+from portfolios.services import data_room
 from tests.portfolios.conftest import HEADER, csv_upload, loan_row, pdf_upload
 
 pytestmark = pytest.mark.django_db
@@ -182,3 +186,30 @@ def test_only_the_sellers_people_reach_the_wizard(draft, make_user):
         assert outsider.get(f"/portfolios/{draft.pk}/{step}").status_code == 404
     assert "Listings are created by owners" in outsider.get("/portfolios/mine/").content.decode()
     assert Client().get("/portfolios/new/").status_code == 302
+
+
+def test_a_seller_removes_a_wrong_document_but_not_from_a_withdrawn_listing(
+    browser, draft, member, django_capture_on_commit_callbacks
+):
+    document = data_room.document_upload(
+        user=member, portfolio=draft, file=pdf_upload("Oops"), title="Wrong file", kind="other", visibility="public"
+    )
+    path = settings.PRIVATE_MEDIA_ROOT + "/" + document.file.name
+    page = browser.get(f"/portfolios/{draft.pk}/edit/documents/").content.decode()
+    assert f"/portfolios/{draft.pk}/edit/documents/{document.pk}/delete/" in page
+    assert browser.get(f"/portfolios/{draft.pk}/edit/documents/{document.pk}/delete/").status_code == 405
+    with django_capture_on_commit_callbacks(execute=True):
+        browser.post(f"/portfolios/{draft.pk}/edit/documents/{document.pk}/delete/")
+    assert not PortfolioDocument.objects.exists()
+    assert not os.path.exists(path)
+
+    kept = data_room.document_upload(
+        user=member, portfolio=draft, file=pdf_upload("Keep"), title="Kept", kind="other", visibility="public"
+    )
+    draft = services.portfolio_withdraw(user=member, portfolio=draft)
+    refused = browser.post(f"/portfolios/{draft.pk}/edit/documents/{kept.pk}/delete/", follow=True)
+    assert "stay as they were" in refused.content.decode() and PortfolioDocument.objects.filter(pk=kept.pk).exists()
+    with pytest.raises(services.PortfolioError):
+        data_room.document_upload(
+            user=member, portfolio=draft, file=pdf_upload("Late"), title="Late", kind="other", visibility="public"
+        )
