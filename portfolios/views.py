@@ -12,6 +12,7 @@ from accounts.models import User
 from portfolios import selectors
 from portfolios.forms import SORTS, BrowseForm
 from portfolios.models import Loan, PortfolioStats
+from portfolios.static_vendor import CHART_JS, vendor_url
 
 PAGE_SIZE = 20
 DIMENSIONS = [
@@ -41,6 +42,7 @@ def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "stats": stats,
         "distributions": _distributions(stats) if stats else [],
         "documents": selectors.document_list(portfolio=portfolio),
+        "chart_js": vendor_url(CHART_JS) if stats else None,
     }
     return render(request, "portfolios/detail.html", context)
 
