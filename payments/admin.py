@@ -1,33 +1,72 @@
-"""Admin for deposits and settlements (read-only here: money moves through the payment services)."""
+"""Admin for money: deposits, settlements (staff mark bank transfers received and confirm payouts, each with its
+reference), sellers' connected accounts, and the Stripe events as received. Money moves only through services."""
 
 from typing import Any
 
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 
-from payments.models import Deposit, Settlement
+from marketplace.admin_actions import action_with_reason
+from payments import services
+from payments.models import Deposit, PayoutAccount, Settlement, WebhookEvent
 
 
-class ReadOnlyAdmin(admin.ModelAdmin[Any]):
+class ServiceOnlyAdmin(admin.ModelAdmin[Any]):
+    """Every field read-only: rows change through services (admin actions), never by editing."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        model: type[models.Model] = self.model
+        return [field.name for field in model._meta.fields]
+
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
+class ReadOnlyAdmin(ServiceOnlyAdmin):
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Deposit)
 class DepositAdmin(ReadOnlyAdmin):
-    list_display = ["auction", "user", "amount", "currency", "status", "payment_intent", "updated_at"]
+    list_display = ["auction", "user", "amount", "currency", "status", "payment_intent", "held_at", "updated_at"]
     list_filter = ["status"]
     search_fields = ["user__email", "payment_intent"]
 
 
 @admin.register(Settlement)
-class SettlementAdmin(ReadOnlyAdmin):
-    list_display = ["auction", "buyer", "hammer_price", "balance_due", "currency", "status", "due_at"]
+class SettlementAdmin(ServiceOnlyAdmin):
+    list_display = ["auction", "buyer", "hammer_price", "balance_due", "currency", "status", "due_at", "paid_at"]
     list_filter = ["status"]
-    search_fields = ["buyer__email"]
+    search_fields = ["buyer__email", "payment_intent", "bank_reference", "payout_reference"]
+    actions = [
+        action_with_reason(
+            description="Mark bank transfer received (reference)",
+            act=lambda settlement, staff, reference: services.settlement_mark_paid(
+                settlement_id=settlement.pk, bank_reference=reference, actor=staff
+            ),
+        ),
+        action_with_reason(
+            description="Confirm payout sent by bank (reference)",
+            act=lambda settlement, staff, reference: services.settlement_payout_confirm(
+                settlement_id=settlement.pk, reference=reference, actor=staff
+            ),
+        ),
+    ]
+
+
+@admin.register(PayoutAccount)
+class PayoutAccountAdmin(admin.ModelAdmin[PayoutAccount]):
+    list_display = ["organization", "stripe_account"]
+    search_fields = ["organization__name", "stripe_account"]
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdmin):
+    list_display = ["id", "type", "received_at", "processed_at"]
+    list_filter = ["type"]
+    search_fields = ["id"]

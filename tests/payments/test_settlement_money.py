@@ -198,3 +198,20 @@ def test_a_connected_seller_is_paid_by_one_transfer(
     assert sent["headers"]["Authorization"] == f"Bearer {settings.STRIPE_SECRET_KEY}"
     settlement.refresh_from_db()
     assert (settlement.status, settlement.payout_transfer) == ("paid_out", "tr_1StandIn")
+
+
+def test_staff_record_the_bank_transfer_in_admin(sold, client, make_user, django_capture_on_commit_callbacks):
+    auction, (_alice, bob, _carol), _deposits = sold
+    close_now(auction, django_capture_on_commit_callbacks)
+    settlement = Settlement.objects.get()
+    client.force_login(make_user("root@example.com", is_staff=True, is_superuser=True))
+    action = {"action": "mark_bank_transfer_received_(reference)", "_selected_action": [settlement.pk], "apply": "1"}
+
+    missing = client.post("/admin/payments/settlement/", {**action, "reason": ""})
+    assert missing.status_code == 200 and Settlement.objects.get().status == "awaiting_payment"
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post("/admin/payments/settlement/", {**action, "reason": "CMB-20261123-0042"})
+    assert done.status_code == 302
+    settlement.refresh_from_db()
+    assert (settlement.status, settlement.bank_reference) == ("paid", "CMB-20261123-0042")
+    assert PiiRelease.objects.get(portfolio=auction.portfolio).buyer == bob
