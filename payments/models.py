@@ -117,3 +117,27 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} {self.type}"
+
+
+class LedgerEntry(models.Model):
+    """One leg of a double-entry money movement. The legs sharing a `transaction` sum to zero; a transaction is
+    posted once (its key is derived from our ids), in the same database transaction as the change it records."""
+
+    transaction = models.CharField(_("transaction"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=20)
+    account = models.CharField(_("account"), max_length=100)
+    amount = MoneyField(_("amount"), help_text=_("Debit positive, credit negative."))
+    currency = models.CharField(_("currency"), max_length=3)
+    settlement = models.ForeignKey(
+        Settlement, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
+    )
+    deposit = models.ForeignKey(Deposit, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        constraints = [models.UniqueConstraint(fields=["transaction", "account"], name="ledger_one_leg_per_account")]
+
+    def __str__(self) -> str:
+        return f"{self.transaction} {self.account} {self.amount} {self.currency}"

@@ -22,7 +22,7 @@ from auctions import selectors as auction_selectors
 from auctions.models import Auction
 from marketplace.errors import DomainError
 from marketplace.money import quantize
-from payments import stripe_client
+from payments import ledger, stripe_client
 from payments.models import Deposit, PayoutAccount, Settlement
 from portfolios.services.debtor_data import portfolio_release_to_buyer
 
@@ -83,7 +83,8 @@ def deposit_sync(*, deposit_id: int, intent: stripe.PaymentIntent | None = None)
             fields: dict[str, Any] = {"failure_message": message[:300]} if message else {}
             if to == Deposit.Status.HELD:
                 fields["held_at"] = timezone.now()
-            _transition(deposit, to, **fields)
+            if _transition(deposit, to, **fields) and to == Deposit.Status.HELD:
+                ledger.hold_posted(deposit=deposit)
     return deposit
 
 
@@ -174,7 +175,13 @@ def _holds_settle(*, auction_id: int) -> None:
         if intent.status != expected:
             log.error("deposit %s is %s but its PaymentIntent is %s", deposit.pk, deposit.status, intent.status)
             continue
-        Deposit.objects.filter(pk=deposit.pk).update(stripe_done_at=timezone.now())
+        with transaction.atomic():
+            Deposit.objects.filter(pk=deposit.pk).update(stripe_done_at=timezone.now())
+            if deposit.status == Deposit.Status.RELEASED:
+                ledger.hold_released(deposit=deposit)
+            else:
+                settlement = Settlement.objects.filter(auction_id=auction_id).first()
+                ledger.deposit_captured(deposit=deposit, settlement=settlement)
 
 
 def deposits_release(*, auction_id: int) -> int:
@@ -215,7 +222,7 @@ def settlement_open(*, auction_id: int) -> Settlement | None:
             hammer = result.final_price
             premium = quantize(hammer * settings.BUYER_PREMIUM_RATE)
             commission = quantize(hammer * settings.SELLER_COMMISSION_RATE)
-            settlement, _created = Settlement.objects.get_or_create(
+            settlement, created = Settlement.objects.get_or_create(
                 auction_id=auction_id,
                 defaults={
                     "buyer_id": result.winner_id,
@@ -229,6 +236,9 @@ def settlement_open(*, auction_id: int) -> Settlement | None:
                     "due_at": timezone.now() + timedelta(days=settings.SETTLEMENT_DUE_DAYS),
                 },
             )
+            if created:
+                seller_id = auction_selectors.auction_get(auction_id=auction_id).portfolio.seller_id
+                ledger.sale_posted(settlement=settlement, seller_id=seller_id)
     _holds_settle(auction_id=auction_id)
     return settlement
 
@@ -288,7 +298,9 @@ def settlement_mark_paid(*, settlement_id: int, bank_reference: str = "", actor:
 
     with transaction.atomic():
         settlement = (
-            Settlement.objects.select_for_update().select_related("auction__portfolio", "buyer").get(pk=settlement_id)
+            Settlement.objects.select_for_update(of=("self",))
+            .select_related("auction__portfolio", "buyer")
+            .get(pk=settlement_id)
         )
         if settlement.status in (Settlement.Status.PAID, Settlement.Status.PAID_OUT):
             return settlement
@@ -299,6 +311,7 @@ def settlement_mark_paid(*, settlement_id: int, bank_reference: str = "", actor:
         settlement.status, settlement.paid_at = Settlement.Status.PAID, timezone.now()
         settlement.bank_reference = bank_reference.strip()
         settlement.save()
+        ledger.payment_received(settlement=settlement)
         portfolio_release_to_buyer(portfolio=settlement.auction.portfolio, buyer=settlement.buyer)
         tasks.settlement_payout.delay_on_commit(settlement.pk)  # type: ignore[attr-defined]  # celery-types lags
     if actor is not None:
@@ -338,7 +351,11 @@ def settlement_payout_confirm(*, settlement_id: int, reference: str, actor: User
 
 def _paid_out(*, settlement_id: int, **fields: str) -> Settlement:
     with transaction.atomic():
-        settlement = Settlement.objects.select_for_update().get(pk=settlement_id)
+        settlement = (
+            Settlement.objects.select_for_update(of=("self",))
+            .select_related("auction__portfolio")
+            .get(pk=settlement_id)
+        )
         if settlement.status == Settlement.Status.PAID_OUT:
             return settlement
         if settlement.status != Settlement.Status.PAID:
@@ -347,4 +364,5 @@ def _paid_out(*, settlement_id: int, **fields: str) -> Settlement:
         for name, value in fields.items():
             setattr(settlement, name, value)
         settlement.save()
+        ledger.payout_sent(settlement=settlement, seller_id=settlement.auction.portfolio.seller_id)
     return settlement

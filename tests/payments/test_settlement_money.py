@@ -9,12 +9,13 @@ from urllib.parse import parse_qs
 
 import pytest
 from celery.exceptions import Retry
+from django.db.models import Sum
 from django.utils import timezone
 
 from auctions import services as auction_services
 from auctions.models import Auction
-from payments import services
-from payments.models import Deposit, PayoutAccount, Settlement
+from payments import ledger, services
+from payments.models import Deposit, LedgerEntry, PayoutAccount, Settlement
 from portfolios.models import PiiRelease
 
 pytestmark = pytest.mark.django_db
@@ -215,3 +216,38 @@ def test_staff_record_the_bank_transfer_in_admin(sold, client, make_user, django
     settlement.refresh_from_db()
     assert (settlement.status, settlement.bank_reference) == ("paid", "CMB-20261123-0042")
     assert PiiRelease.objects.get(portfolio=auction.portfolio).buyer == bob
+
+
+def test_the_ledger_balances_and_posts_each_movement_once(
+    sold, market, settings, connect_stand_in, django_capture_on_commit_callbacks
+):
+    auction, (_alice, bob, _carol), _deposits = sold
+    assert ledger.balance(account="holds:authorized", currency="CNY") == Decimal("3000.00")
+    close_now(auction, django_capture_on_commit_callbacks)
+    settlement = Settlement.objects.get()
+    services.settlement_pay(user=bob, settlement_id=settlement.pk, payment_method="pm_card_visa")
+    PayoutAccount.objects.create(organization=market.seller, stripe_account="acct_1JadeRiver")
+    stripe_base = settings.STRIPE_API_BASE
+    settings.STRIPE_API_BASE, _requests = connect_stand_in
+    services.settlement_payout(settlement_id=settlement.pk)
+    settings.STRIPE_API_BASE = stripe_base
+    services.settlement_open(auction_id=auction.pk)  # replays post nothing twice
+    services.settlement_mark_paid(settlement_id=settlement.pk)
+
+    for key, total in LedgerEntry.objects.values_list("transaction").annotate(total=Sum("amount")):
+        assert total == 0, key
+    kinds = list(LedgerEntry.objects.order_by("pk").values_list("kind", flat=True).distinct())
+    assert sorted(set(kinds)) == ["capture", "hold", "payment", "payout", "release", "sale"]
+    assert LedgerEntry.objects.filter(kind="capture").count() == 2  # one transaction of two legs
+    balances = {
+        account: ledger.balance(account=account, currency="CNY")
+        for account in ("holds:authorized", f"buyer:{bob.pk}", f"seller:{market.seller.pk}", "cash")
+    }
+    assert balances == {
+        "holds:authorized": 0,  # every hold either released or captured
+        f"buyer:{bob.pk}": 0,  # owed hammer + premium, paid deposit + balance
+        f"seller:{market.seller.pk}": 0,  # paid out
+        "cash": Decimal("600.00"),  # 240 premium + 360 commission stay with the platform
+    }
+    assert ledger.balance(account="revenue:premium", currency="CNY") == Decimal("-240.00")
+    assert settlement.ledger_entries.aggregate(total=Sum("amount"))["total"] == 0

@@ -1,0 +1,125 @@
+"""The money ledger: every movement as balanced double-entry legs, posted once, inside the caller's transaction.
+
+Accounts: `cash` (money with Stripe or in our bank), `buyer:<user>` (what a buyer owes; negative is credit),
+`seller:<organization>` (what we owe a seller), `revenue:premium`, `revenue:commission`, and the memo pair
+`holds:authorized` / `holds:buyer:<user>` for card authorizations (no money has moved yet).
+"""
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+
+from payments.models import Deposit, LedgerEntry, Settlement
+
+
+class UnbalancedError(ValueError):
+    pass
+
+
+def _post(
+    *,
+    key: str,
+    kind: str,
+    currency: str,
+    legs: list[tuple[str, Decimal]],
+    settlement: Settlement | None = None,
+    deposit: Deposit | None = None,
+) -> bool:
+    """Write the legs of one movement unless `key` was posted already; they must sum to zero."""
+    if sum((amount for _account, amount in legs), Decimal(0)) != 0:
+        raise UnbalancedError(f"{key}: legs do not balance: {legs}")
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("post ledger entries in the transaction that makes the change")
+    if LedgerEntry.objects.filter(transaction=key).exists():
+        return False
+    LedgerEntry.objects.bulk_create(
+        LedgerEntry(
+            transaction=key,
+            kind=kind,
+            account=account,
+            amount=amount,
+            currency=currency,
+            settlement=settlement,
+            deposit=deposit,
+        )
+        for account, amount in legs
+        if amount
+    )
+    return True
+
+
+def hold_posted(*, deposit: Deposit) -> None:
+    _post(
+        key=f"deposit-{deposit.pk}-hold",
+        kind="hold",
+        currency=deposit.currency,
+        deposit=deposit,
+        legs=[("holds:authorized", deposit.amount), (f"holds:buyer:{deposit.user_id}", -deposit.amount)],
+    )
+
+
+def hold_released(*, deposit: Deposit) -> None:
+    if not LedgerEntry.objects.filter(transaction=f"deposit-{deposit.pk}-hold").exists():
+        return  # never held (a pending or failed attempt): nothing to undo
+    _post(
+        key=f"deposit-{deposit.pk}-release",
+        kind="release",
+        currency=deposit.currency,
+        deposit=deposit,
+        legs=[("holds:authorized", -deposit.amount), (f"holds:buyer:{deposit.user_id}", deposit.amount)],
+    )
+
+
+def deposit_captured(*, deposit: Deposit, settlement: Settlement | None) -> None:
+    """The hold became money: the memo pair closes, cash comes in, the buyer is credited."""
+    hold_released(deposit=deposit)
+    _post(
+        key=f"deposit-{deposit.pk}-capture",
+        kind="capture",
+        currency=deposit.currency,
+        deposit=deposit,
+        settlement=settlement,
+        legs=[("cash", deposit.amount), (f"buyer:{deposit.user_id}", -deposit.amount)],
+    )
+
+
+def sale_posted(*, settlement: Settlement, seller_id: int) -> None:
+    """The buyer owes hammer price plus premium; we owe the seller hammer price less commission; the rest is ours."""
+    _post(
+        key=f"settlement-{settlement.pk}-sale",
+        kind="sale",
+        currency=settlement.currency,
+        settlement=settlement,
+        legs=[
+            (f"buyer:{settlement.buyer_id}", settlement.hammer_price + settlement.buyer_premium),
+            (f"seller:{seller_id}", -settlement.payout_amount),
+            ("revenue:premium", -settlement.buyer_premium),
+            ("revenue:commission", -settlement.seller_commission),
+        ],
+    )
+
+
+def payment_received(*, settlement: Settlement) -> None:
+    _post(
+        key=f"settlement-{settlement.pk}-payment",
+        kind="payment",
+        currency=settlement.currency,
+        settlement=settlement,
+        legs=[("cash", settlement.balance_due), (f"buyer:{settlement.buyer_id}", -settlement.balance_due)],
+    )
+
+
+def payout_sent(*, settlement: Settlement, seller_id: int) -> None:
+    _post(
+        key=f"settlement-{settlement.pk}-payout",
+        kind="payout",
+        currency=settlement.currency,
+        settlement=settlement,
+        legs=[(f"seller:{seller_id}", settlement.payout_amount), ("cash", -settlement.payout_amount)],
+    )
+
+
+def balance(*, account: str, currency: str) -> Decimal:
+    total = LedgerEntry.objects.filter(account=account, currency=currency).aggregate(total=Sum("amount"))["total"]
+    return total or Decimal(0)
