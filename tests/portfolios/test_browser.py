@@ -1,0 +1,124 @@
+"""In headless Chromium: a seller takes a draft through the wizard (the progress bar follows the real worker's
+import), staff approve it, and a verified buyer studies the portfolio page and enters its data room."""
+
+import csv
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connections
+from playwright.sync_api import Browser, Page, expect
+
+from portfolios import services
+from portfolios.models import Portfolio
+from tests.portfolios.conftest import HEADER, kyc_approved, loan_row
+
+pytestmark = pytest.mark.django_db(transaction=True)
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _allow_orm_beside_playwright() -> Iterator[None]:
+    """Playwright's sync API runs an event loop on the test thread; the test's own ORM calls are still safe.
+
+    Session-wide (as in tests/e2e), so that it is set before pytest-django creates the test database."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
+
+
+def logged_in(browser: Browser, url: str, email: str) -> Page:
+    page = browser.new_context().new_page()
+    page.goto(url + "/accounts/login/")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    return page
+
+
+def test_seller_wizard_then_buyer_data_room(
+    browser, live_server_url, member, seller_org, staff, make_user, artifacts, tmp_path
+):
+    buyer = kyc_approved(make_user("buyer@pearl-bay.example.com"))
+    rows = [loan_row(n) for n in range(60)]
+    tape = tmp_path / "book.csv"
+    header = ["Contract No" if name == "loan_id" else name for name in HEADER]
+    with tape.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(header)
+        writer.writerows([row[name] for name in HEADER] for row in rows)
+    connections.close_all()
+
+    seller = logged_in(browser, live_server_url, member.email)
+    seller.goto(live_server_url + "/portfolios/mine/")
+    seller.get_by_role("link", name="New listing").click()
+    seller.fill("#id_title", "Zhejiang SME book")
+    seller.select_option("#id_debt_type", "sme")
+    seller.fill("#id_cutoff_date", "2026-09-30")
+    seller.fill("#id_regions", "Zhejiang, Jiangsu")
+    seller.get_by_role("button", name="Save and continue").click()
+    expect(seller.locator("#tape-form")).to_be_visible()
+    seller.set_input_files("#id_file", str(tape))
+    seller.locator("summary").click()
+    seller.fill("#id_map_loan_id", "Contract No")
+    seller.get_by_role("button", name="Upload and import").click()
+    expect(seller.locator("#import-progress")).to_be_visible()
+    expect(seller.locator("#import-result")).to_contain_text("60 loans imported", timeout=30_000)  # polled, reloaded
+    expect(seller.locator("#import-progress")).to_have_attribute("value", "1.000")
+    seller.get_by_role("link", name="Continue to documents").click()
+    seller.set_input_files("#id_file", str(Path(__file__).parent / "data" / "sample.pdf"))
+    seller.fill("#id_title", "Court judgments")
+    seller.select_option("#id_kind", "court_paper")
+    seller.get_by_role("button", name="Upload").click()
+    expect(seller.locator("#documents")).to_contain_text("Court judgments")
+    seller.get_by_role("link", name="Continue to submit").click()
+    seller.get_by_role("button", name="Submit for review").click()
+    expect(seller.locator("#my-listings")).to_contain_text("Submitted for review")
+
+    portfolio = Portfolio.objects.get(title="Zhejiang SME book")
+    services.portfolio_review(portfolio=portfolio, reviewer=staff, approve=True)
+    connections.close_all()
+
+    page = logged_in(browser, live_server_url, buyer.email)
+    page.goto(f"{live_server_url}/portfolios/{portfolio.pk}/")
+    expect(page.locator("#headline")).to_contain_text("60")
+    if os.path.exists(Path(settings.BASE_DIR) / "static" / "vendor" / "chart.js" / "chart.umd.min.js"):
+        expect(page.locator("#by-legal_status canvas")).to_be_visible()  # drawn by the installed library
+    else:
+        expect(page.locator("#by-legal_status table")).to_be_visible()
+    page.screenshot(path=str(artifacts / "portfolio-page.png"), full_page=True)
+
+    page.get_by_role("link", name="Data room").click()
+    expect(page.locator("#nda")).to_contain_text("version 1")
+    page.get_by_role("button", name="Accept and enter the data room").click()
+    expect(page.locator("#loan-table")).not_to_be_visible()  # the box was not ticked
+    page.get_by_label("I have read this NDA").check()
+    page.get_by_role("button", name="Accept and enter the data room").click()
+    expect(page.locator("#loan-table tbody tr")).to_have_count(50)
+    expect(page.locator("#documents")).to_contain_text("Court judgments")
+    page.get_by_role("link", name="Next").click()
+    expect(page.locator("#loan-table tbody tr")).to_have_count(10)
+    text = page.content()
+    assert not [row[c] for row in rows for c in ("borrower_name", "national_id", "phone") if row[c] in text]
+    page.screenshot(path=str(artifacts / "data-room.png"), full_page=True)
