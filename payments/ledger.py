@@ -123,3 +123,25 @@ def payout_sent(*, settlement: Settlement, seller_id: int) -> None:
 def balance(*, account: str, currency: str) -> Decimal:
     total = LedgerEntry.objects.filter(account=account, currency=currency).aggregate(total=Sum("amount"))["total"]
     return total or Decimal(0)
+
+
+def forfeiture_posted(*, settlement: Settlement, seller_id: int, seller_share: Decimal) -> None:
+    """The winner defaulted: the sale is undone and the captured deposit split between the seller and us."""
+    from marketplace.money import quantize
+
+    forfeited = settlement.deposit_applied
+    to_seller = quantize(forfeited * seller_share)
+    _post(
+        key=f"settlement-{settlement.pk}-default",
+        kind="forfeiture",
+        currency=settlement.currency,
+        settlement=settlement,
+        legs=[
+            # reverse the sale
+            (f"buyer:{settlement.buyer_id}", -(settlement.hammer_price + settlement.buyer_premium) + forfeited),
+            (f"seller:{seller_id}", settlement.payout_amount - to_seller),
+            ("revenue:premium", settlement.buyer_premium),
+            ("revenue:commission", settlement.seller_commission),
+            ("revenue:forfeiture", -(forfeited - to_seller)),
+        ],
+    )

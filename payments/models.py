@@ -23,6 +23,7 @@ class Deposit(models.Model):
     TRANSITIONS: dict[str, tuple[str, ...]] = {
         Status.PENDING: (Status.HELD, Status.FAILED, Status.RELEASED),
         Status.HELD: (Status.RELEASED, Status.APPLIED, Status.FORFEITED),
+        Status.APPLIED: (Status.FORFEITED,),  # the winner did not pay the balance
     }
 
     auction = models.ForeignKey(Auction, on_delete=models.PROTECT, related_name="deposits")

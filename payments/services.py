@@ -113,6 +113,12 @@ def deposit_hold(*, user: User, auction_id: int, payment_method: str = "") -> De
     eligibility = buyer_eligibility_check(user=user, auction=auction, amount=auction.deposit_amount)
     if not eligibility.ok:
         raise PaymentError(str(eligibility.code), eligibility.message, http_status=403)
+    if defaulted_on_portfolio(user=user, portfolio_id=auction.portfolio_id):
+        raise PaymentError(
+            "defaulted_buyer",
+            _("You won an earlier round of this portfolio and did not pay, so you cannot bid on it again."),
+            http_status=403,
+        )
     with transaction.atomic():
         deposit, _created = Deposit.objects.get_or_create(
             auction=auction,
@@ -366,3 +372,53 @@ def _paid_out(*, settlement_id: int, **fields: str) -> Settlement:
         settlement.save()
         ledger.payout_sent(settlement=settlement, seller_id=settlement.auction.portfolio.seller_id)
     return settlement
+
+
+# --- Default --------------------------------------------------------------------------------------------------------
+
+
+def settlement_default(*, settlement_id: int) -> Settlement:
+    """The balance is unpaid at the deadline: the settlement defaults, the winner's captured deposit is forfeited
+    (split between the seller and the platform by FORFEIT_SELLER_SHARE) and the winner may not post a deposit on
+    that portfolio again. Idempotent; refuses before the deadline."""
+    with transaction.atomic():
+        settlement = (
+            Settlement.objects.select_for_update(of=("self",))
+            .select_related("auction__portfolio")
+            .get(pk=settlement_id)
+        )
+        if settlement.status == Settlement.Status.DEFAULTED:
+            return settlement
+        if settlement.status != Settlement.Status.AWAITING_PAYMENT:
+            raise PaymentError("already_paid", _("This settlement is paid; it cannot default."))
+        if timezone.now() < settlement.due_at:
+            raise PaymentError("not_due", _("The payment deadline has not passed."))
+        settlement.status = Settlement.Status.DEFAULTED
+        settlement.save()
+        for deposit in Deposit.objects.select_for_update().filter(
+            auction_id=settlement.auction_id, user_id=settlement.buyer_id, status=Deposit.Status.APPLIED
+        ):
+            _transition(deposit, Deposit.Status.FORFEITED)
+        ledger.forfeiture_posted(
+            settlement=settlement,
+            seller_id=settlement.auction.portfolio.seller_id,
+            seller_share=settings.FORFEIT_SELLER_SHARE,
+        )
+    return settlement
+
+
+def settlements_default_due() -> int:
+    """Default every settlement past its deadline (beat runs this every minute); returns how many."""
+    due = Settlement.objects.filter(status=Settlement.Status.AWAITING_PAYMENT, due_at__lte=timezone.now())
+    count = 0
+    for settlement_id in due.values_list("pk", flat=True):
+        settlement_default(settlement_id=settlement_id)
+        count += 1
+    return count
+
+
+def defaulted_on_portfolio(*, user: User, portfolio_id: int) -> bool:
+    """Whether the buyer won an earlier round of this portfolio and did not pay (they are barred from it)."""
+    return Settlement.objects.filter(
+        buyer=user, status=Settlement.Status.DEFAULTED, auction__portfolio_id=portfolio_id
+    ).exists()

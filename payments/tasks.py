@@ -18,3 +18,8 @@ def deposits_release(auction_id: int) -> None:
 @shared_task(ignore_result=True, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=10)
 def settlement_payout(settlement_id: int) -> None:
     services.settlement_payout(settlement_id=settlement_id)
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def settlements_default_due() -> None:
+    services.settlements_default_due()

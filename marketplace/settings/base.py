@@ -254,6 +254,13 @@ DEPOSIT_WINDOW_DAYS = env.int("DEPOSIT_WINDOW_DAYS", default=6)
 # Fees as shares of the hammer price: the buyer pays the premium on top, the seller's payout is less commission.
 BUYER_PREMIUM_RATE = Decimal(env.str("BUYER_PREMIUM_RATE", default="0.02"))
 SELLER_COMMISSION_RATE = Decimal(env.str("SELLER_COMMISSION_RATE", default="0.03"))
+# A winner who does not pay by the deadline forfeits the deposit: this share compensates the seller, the rest is ours.
+FORFEIT_SELLER_SHARE = Decimal(env.str("FORFEIT_SELLER_SHARE", default="0.50"))
+CELERY_BEAT_SCHEDULE["payments-defaults"] = {  # settlements past their deadline default
+    "task": "payments.tasks.settlements_default_due",
+    "schedule": timedelta(minutes=1),
+    "options": {"expires": 50},
+}
 
 # --- Portfolios -----------------------------------------------------------------------------------
 # Loan tapes: largest upload, and how many problems a failed import keeps (it counts them all).

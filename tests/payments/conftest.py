@@ -13,8 +13,11 @@ from typing import Any
 import pytest
 import stripe
 from django.test import Client
+from django.utils import timezone
 
-from payments import stripe_client
+from auctions import services as auction_services
+from auctions.models import Auction
+from payments import services, stripe_client
 from scripts.services import _localstripe
 
 STRIPE_KEYS = ("STRIPE_API_BASE", "STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET")
@@ -71,3 +74,22 @@ def deliver(stripe_env: dict[str, str], client: Client) -> Any:
         )
 
     return post
+
+
+def close_now(auction, capture):
+    now = timezone.now()
+    Auction.objects.filter(pk=auction.pk).update(closes_at=now, ends_at=now)
+    with capture(execute=True):
+        assert auction_services.auction_close(auction_id=auction.pk)
+
+
+@pytest.fixture
+def sold(market, django_capture_on_commit_callbacks):
+    """Three buyers hold deposits on Stripe; bob wins at 12,000."""
+    auction = market.auction(starting_price="10000.00", deposit_amount="1000.00")
+    buyers = [market.buyer(name) for name in ("alice", "bob", "carol")]
+    deposits = [services.deposit_hold(user=b, auction_id=auction.pk, payment_method="pm_card_visa") for b in buyers]
+    assert {d.status for d in deposits} == {"held"}
+    auction_services.bid_place(user=buyers[0], auction_id=auction.pk, amount="10000.00")
+    auction_services.bid_place(user=buyers[1], auction_id=auction.pk, amount="12000.00")
+    return auction, buyers, deposits

@@ -10,38 +10,18 @@ from urllib.parse import parse_qs
 import pytest
 from celery.exceptions import Retry
 from django.db.models import Sum
-from django.utils import timezone
 
 from auctions import services as auction_services
-from auctions.models import Auction
 from payments import ledger, services
 from payments.models import Deposit, LedgerEntry, PayoutAccount, Settlement
 from portfolios.models import PiiRelease
+from tests.payments.conftest import close_now
 
 pytestmark = pytest.mark.django_db
 
 
-def close_now(auction, capture):
-    now = timezone.now()
-    Auction.objects.filter(pk=auction.pk).update(closes_at=now, ends_at=now)
-    with capture(execute=True):
-        assert auction_services.auction_close(auction_id=auction.pk)
-
-
 def intent_status(stripe_api, deposit):
     return stripe_api.v1.payment_intents.retrieve(Deposit.objects.get(pk=deposit.pk).payment_intent).status
-
-
-@pytest.fixture
-def sold(market, django_capture_on_commit_callbacks):
-    """Three buyers hold deposits on Stripe; bob wins at 12,000."""
-    auction = market.auction(starting_price="10000.00", deposit_amount="1000.00")
-    buyers = [market.buyer(name) for name in ("alice", "bob", "carol")]
-    deposits = [services.deposit_hold(user=b, auction_id=auction.pk, payment_method="pm_card_visa") for b in buyers]
-    assert {d.status for d in deposits} == {"held"}
-    auction_services.bid_place(user=buyers[0], auction_id=auction.pk, amount="10000.00")
-    auction_services.bid_place(user=buyers[1], auction_id=auction.pk, amount="12000.00")
-    return auction, buyers, deposits
 
 
 def test_closing_captures_the_winners_hold_and_cancels_the_others(sold, stripe_api, django_capture_on_commit_callbacks):
