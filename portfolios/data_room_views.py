@@ -4,6 +4,7 @@ from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -97,3 +98,30 @@ def document_download(request: HttpRequest, pk: int, document_pk: int) -> HttpRe
         messages.error(request, error.message)
         return redirect("portfolios:data_room", pk=pk)
     return download_response(download)
+
+
+@login_required
+def loans_export(request: HttpRequest, pk: int) -> HttpResponse | StreamingHttpResponse:
+    filters = LoanFilterForm(request.GET or None)
+    chosen = {k: v for k, v in filters.cleaned_data.items() if v} if filters.is_valid() else {}
+    try:
+        download = data_room.loans_export(
+            user=cast(User, request.user),
+            portfolio=_portfolio(request, pk),
+            filters=chosen,
+            ip_address=client_ip(request),
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("portfolios:data_room", pk=pk)
+    return download_response(download)
+
+
+@login_required
+def access_log(request: HttpRequest, pk: int) -> HttpResponse:
+    """Who read what in the data room, for the seller's own people and staff (IP addresses stay in admin)."""
+    portfolio = _portfolio(request, pk)
+    if not data_room.data_room_entry(user=cast(User, request.user), portfolio=portfolio).insider:
+        raise PermissionDenied
+    page = Paginator(selectors.data_room_access_list(portfolio=portfolio), 100).get_page(request.GET.get("page"))
+    return render(request, "portfolios/access_log.html", {"portfolio": portfolio, "page": page})

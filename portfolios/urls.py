@@ -22,6 +22,8 @@ urlpatterns = [
     path("<int:pk>/edit/submit/", wizard.draft_submit, name="wizard_submit"),
     path("<int:pk>/data-room/", data_room_views.data_room_page, name="data_room"),
     path("<int:pk>/data-room/nda/", data_room_views.nda_accept, name="nda_accept"),
+    path("<int:pk>/data-room/log/", data_room_views.access_log, name="access_log"),
+    path("<int:pk>/data-room/loans.csv", data_room_views.loans_export, name="loans_export"),
     path(
         "<int:pk>/documents/<int:document_pk>/download/",
         data_room_views.document_download,

@@ -17,6 +17,7 @@ urlpatterns = [
     ),
     path("portfolios/<int:pk>/nda/", views.NdaView.as_view(), name="api-portfolio-nda"),
     path("portfolios/<int:pk>/loans/", views.LoanListView.as_view(), name="api-portfolio-loans"),
+    path("portfolios/<int:pk>/loans.csv", views.LoanExportView.as_view(), name="api-portfolio-loans-csv"),
     path("imports/<int:pk>/", views.ImportJobView.as_view(), name="api-import-detail"),
     path("imports/<int:pk>/errors.csv", views.ImportErrorReportView.as_view(), name="api-import-errors"),
 ]

@@ -1,24 +1,27 @@
 """The data room: sellers' documents, NDA acceptance, who may read inside, and the logged, watermarked reads."""
 
+import csv
 import hashlib
+import io
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import selectors as account_selectors
 from accounts.models import User
 from marketplace import ratelimit
-from portfolios import tape_files, watermark
-from portfolios.models import DataRoomAccess, NdaAcceptance, NdaVersion, Portfolio, PortfolioDocument
+from portfolios import selectors, tape_files, watermark
+from portfolios.models import DataRoomAccess, Loan, NdaAcceptance, NdaVersion, Portfolio, PortfolioDocument
 from portfolios.services.listing import PortfolioError, _require_seller_member
 
 Format = PortfolioDocument.Format
@@ -189,6 +192,52 @@ def loans_read(*, user: User, portfolio: Portfolio, detail: str, ip_address: str
     )
 
 
+def loans_export(*, user: User, portfolio: Portfolio, filters: dict[str, Any], ip_address: str | None) -> "Download":
+    """The masked loan rows as CSV, streamed: checked, rate-limited, logged, and stamped like a document download."""
+    entry = data_room_require(user=user, portfolio=portfolio)
+    _read_allowed(user)
+    now = timezone.now()
+    shown = ", ".join(f"{key}={value}" for key, value in filters.items() if value)
+    access = DataRoomAccess.objects.create(
+        portfolio=portfolio,
+        user=user,
+        action=DataRoomAccess.Action.LOANS,
+        detail=("CSV export" + (f"; {shown}" if shown else ""))[:300],
+        fingerprint="" if entry.insider else secrets.token_hex(8),
+        ip_address=ip_address,
+        created_at=now,
+    )
+    stamp = None if entry.insider else _stamp(user, now, access.fingerprint)
+    rows = selectors.loan_list_masked(portfolio=portfolio, filters=filters)
+    return Download(
+        file_name=f"portfolio-{portfolio.pk}-loans.csv",
+        content_type=CONTENT_TYPES[Format.CSV],
+        chunks=_loans_csv(rows, stamp),
+        access=access,
+    )
+
+
+def _loans_csv(loans: "QuerySet[Loan]", stamp: str | None) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    if stamp:
+        buffer.write(f"# {stamp}\r\n")
+    writer.writerow(selectors.MASKED_LOAN_FIELDS)
+    for values in loans.values_list(*selectors.MASKED_LOAN_FIELDS).iterator(chunk_size=2000):
+        writer.writerow(["" if value is None else value for value in values])
+        if buffer.tell() > watermark.CHUNK:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+def _stamp(user: User, when: datetime, fingerprint: str) -> str:
+    return watermark.stamp_text(
+        reader=f"{user.email} (user {user.pk})", when=f"{when:%Y-%m-%d %H:%M:%S} UTC", fingerprint=fingerprint
+    )
+
+
 def document_readable(*, user: User, document: PortfolioDocument) -> bool:
     """Public documents: any signed-in user; data-room documents: whoever may enter the data room."""
     if not user.is_authenticated:
@@ -233,9 +282,7 @@ def document_download(*, user: User, document: PortfolioDocument, ip_address: st
     if entry.insider:
         chunks: Iterable[bytes] = _closing_chunks(handle)
     else:
-        stamp = watermark.stamp_text(
-            reader=f"{user.email} (user {user.pk})", when=f"{now:%Y-%m-%d %H:%M:%S} UTC", fingerprint=fingerprint
-        )
+        stamp = _stamp(user, now, fingerprint)
         if document.file_format == Format.CSV:
             chunks = _closing(watermark.csv_stamped(handle, stamp), handle)
         elif document.file_format == Format.XLSX:

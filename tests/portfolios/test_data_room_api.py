@@ -126,3 +126,24 @@ def test_the_access_log_is_read_only_in_admin(room_listing, member, staff, clien
     page = client.get(f"/admin/portfolios/dataroomaccess/{entry.pk}/change/").content.decode()
     assert 'name="detail"' not in page  # shown, not editable
     assert DataRoomAccess.objects.count() == 1
+
+
+def test_the_csv_export_is_gated_logged_stamped_and_free_of_pii(room_listing, buyer, member):
+    portfolio, rows = room_listing
+    client = api(buyer)
+    url = f"/api/v1/portfolios/{portfolio.pk}/loans.csv"
+    assert client.get(url).json()["code"] == "nda_required"
+    client.post(f"/api/v1/portfolios/{portfolio.pk}/nda/", {"version": 1}, format="json")
+    response = client.get(url, {"legal_status": "litigation"})
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    text = b"".join(response.streaming_content).decode()
+    access = DataRoomAccess.objects.get(user=buyer)
+    assert access.detail == "CSV export; legal_status=litigation" and len(access.fingerprint) == 16
+    stamp, header, *lines = text.splitlines()
+    assert stamp.startswith("# Confidential") and buyer.email in stamp and access.fingerprint in stamp
+    assert header.split(",") == MASKED_LOAN_FIELDS
+    assert len(lines) == len([row for row in rows if row["legal_status"] == "litigation"])
+    leaked = [value for value in pii_values(rows) if value in text]
+    assert not leaked, leaked
+    seller_copy = b"".join(api(member).get(url).streaming_content).decode()
+    assert seller_copy.startswith("loan_id,debtor,") and len(seller_copy.splitlines()) == 31

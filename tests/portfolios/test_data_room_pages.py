@@ -2,6 +2,7 @@
 
 import pytest
 from django.test import Client
+from rest_framework.test import APIClient
 
 from portfolios.models import DataRoomAccess, NdaAcceptance
 from tests.portfolios.conftest import pdf_upload, pii_values
@@ -76,3 +77,41 @@ def test_paging_and_the_kyc_gate(room_listing, member, make_user, monkeypatch):
     second = browser.get(f"/portfolios/{portfolio.pk}/data-room/?page=3").content.decode()
     assert "Page 3 of 3" in second and second.count('<tr><td class="mono">') == 6
     assert DataRoomAccess.objects.filter(user=member, detail="page 3 (web)").count() == 1
+
+
+def test_every_data_room_response_is_free_of_pii_and_the_seller_reads_the_log(with_documents, buyer, member):
+    portfolio, rows = with_documents
+    secrets_in_tape = pii_values(rows)
+    browser = Client()
+    browser.force_login(buyer)
+    api = APIClient()
+    api.force_authenticate(buyer)
+    base = f"/portfolios/{portfolio.pk}"
+    bodies = [browser.get(f"{base}/data-room/").content]  # before the NDA
+    browser.post(f"{base}/data-room/nda/", {"version": 1, "agree": "on"})
+    for url in (f"{base}/", f"{base}/data-room/", f"{base}/data-room/?page=1&region=Zhejiang"):
+        bodies.append(browser.get(url).content)
+    bodies.append(b"".join(browser.get(f"{base}/data-room/loans.csv").streaming_content))
+    for url in (
+        f"/api/v1/portfolios/{portfolio.pk}/",
+        f"/api/v1/portfolios/{portfolio.pk}/nda/",
+        f"/api/v1/portfolios/{portfolio.pk}/loans/",
+        f"/api/v1/portfolios/{portfolio.pk}/loans/?legal_status=judgment",
+    ):
+        bodies.append(api.get(url).content)
+    bodies.append(b"".join(api.get(f"/api/v1/portfolios/{portfolio.pk}/loans.csv").streaming_content))
+    for document in portfolio.documents.all():
+        bodies.append(b"".join(browser.get(f"{base}/documents/{document.pk}/download/").streaming_content))
+    assert len(bodies) == 12 and all(bodies)
+    for body in bodies:
+        text = body.decode("utf-8", "replace")
+        leaked = [value for value in secrets_in_tape if value in text]
+        assert not leaked, leaked
+
+    assert browser.get(f"{base}/data-room/log/").status_code == 403  # buyers do not read others' reads
+    seller = Client()
+    seller.force_login(member)
+    log = seller.get(f"{base}/data-room/log/").content.decode()
+    assert log.count(buyer.email) == DataRoomAccess.objects.filter(user=buyer).count() == 8
+    assert "CSV export" in log and "page 1 (web); region=Zhejiang" in log
+    assert "203.0.113" not in log and "127.0.0.1" not in log  # addresses stay in admin
