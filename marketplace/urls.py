@@ -24,6 +24,7 @@ urlpatterns = [
     path("api/v1/", include("auctions.api.urls")),
     path("api/v1/", include("payments.api.urls")),
     path("stripe/webhook/", stripe_webhook, name="stripe-webhook"),
+    path("payments/", include("payments.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
