@@ -10,6 +10,7 @@ from typing import IO
 
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 from pypdf import PageObject, PdfReader, PdfWriter
+from pypdf.errors import PyPdfError
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
 CHUNK = 256 * 1024
@@ -51,6 +52,17 @@ def pdf_stamped(file: IO[bytes], stamp: str, fingerprint: str) -> bytes:
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
+
+
+def is_stampable_pdf(file: IO[bytes]) -> bool:
+    """Whether a file is a PDF that pypdf reads, unencrypted, with at least one page (so it can be stamped later)."""
+    try:
+        reader = PdfReader(file)
+        return not reader.is_encrypted and len(reader.pages) > 0
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return False
+    finally:
+        file.seek(0)
 
 
 def text_page(width: float, height: float, lines: list[tuple[float, float, float, str]]) -> PageObject:

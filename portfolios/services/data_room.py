@@ -95,7 +95,7 @@ def _document_format(file: UploadedFile) -> str:
     name = (file.name or "").lower()
     found: str | None = None
     if name.endswith(".pdf"):
-        found = Format.PDF if head.startswith(b"%PDF-") else None
+        found = Format.PDF if head.startswith(b"%PDF-") and watermark.is_stampable_pdf(file) else None
     elif name.endswith((".csv", ".xlsx")):
         found = tape_files.sniff(head, name)
         if found == "xlsx" and not tape_files.is_workbook(file):
@@ -103,7 +103,12 @@ def _document_format(file: UploadedFile) -> str:
         file.seek(0)
     if found is None:
         raise ValidationError(
-            {"file": _("Upload a PDF, a CSV (UTF-8) or an XLSX workbook whose content matches its name.")}
+            {
+                "file": _(
+                    "Upload a PDF (without a password), a CSV (UTF-8) or an XLSX workbook whose content matches its "
+                    "name."
+                )
+            }
         )
     return found
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from openpyxl import load_workbook  # type: ignore[import-untyped]
-from pypdf import PdfReader
+from pypdf import PdfReader, PdfWriter
 from rest_framework.test import APIClient
 
 from portfolios.models import DataRoomAccess, PortfolioDocument
@@ -47,6 +47,8 @@ def test_bad_uploads_are_field_errors_and_store_nothing(room_listing, member, ma
     response = upload(member, portfolio, fake_pdf)
     assert response.status_code == 400 and response.json()["field"] == "file"
     assert "PDF" in response.json()["message"]
+    truncated = SimpleUploadedFile("judgment.pdf", pdf_upload("Judgment").read()[:200])
+    assert upload(member, portfolio, truncated).json()["field"] == "file"  # starts like a PDF, is none
     zip_as_xlsx = SimpleUploadedFile("tape.xlsx", b"PK\x03\x04" + b"\x00" * 40)
     assert upload(member, portfolio, zip_as_xlsx).json()["field"] == "file"
     script = SimpleUploadedFile("notes.html", b"<script>alert(1)</script>")
@@ -54,6 +56,11 @@ def test_bad_uploads_are_field_errors_and_store_nothing(room_listing, member, ma
     with override_settings(PORTFOLIO_DOCUMENT_MAX_UPLOAD_BYTES=1000):
         big = upload(member, portfolio, pdf_upload("x" * 10, "y" * 10))
         assert big.status_code == 400 and "larger than" in big.json()["message"]
+    locked = io.BytesIO()
+    writer = PdfWriter(clone_from=PdfReader(pdf_upload("Secret")))
+    writer.encrypt("owner-password")
+    writer.write(locked)
+    assert upload(member, portfolio, SimpleUploadedFile("locked.pdf", locked.getvalue())).json()["field"] == "file"
     bad_kind = upload(member, portfolio, pdf_upload("ok"), kind="gossip")
     assert bad_kind.status_code == 400 and bad_kind.json()["field"] == "kind"
     stranger = make_user("stranger@example.com")
