@@ -9,7 +9,7 @@ from django.http import HttpRequest
 
 from marketplace.admin_actions import action_with_reason
 from payments import services
-from payments.models import Deposit, PayoutAccount, Settlement, WebhookEvent
+from payments.models import Deposit, LedgerEntry, PayoutAccount, ReconciliationIssue, Settlement, WebhookEvent
 
 
 class ServiceOnlyAdmin(admin.ModelAdmin[Any]):
@@ -70,3 +70,17 @@ class WebhookEventAdmin(ReadOnlyAdmin):
     list_display = ["id", "type", "received_at", "processed_at"]
     list_filter = ["type"]
     search_fields = ["id"]
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = ["transaction", "kind", "account", "amount", "currency", "created_at"]
+    list_filter = ["kind", "currency"]
+    search_fields = ["transaction", "account"]
+
+
+@admin.register(ReconciliationIssue)
+class ReconciliationIssueAdmin(ReadOnlyAdmin):
+    list_display = ["subject", "message", "found_at", "resolved_at"]
+    list_filter = ["resolved_at"]
+    search_fields = ["subject"]

@@ -142,3 +142,24 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.transaction} {self.account} {self.amount} {self.currency}"
+
+
+class ReconciliationIssue(models.Model):
+    """A difference between our records and Stripe's (or an unbalanced ledger transaction), for staff to resolve."""
+
+    subject = models.CharField(_("subject"), max_length=100, help_text=_("deposit:<id>, settlement:<id>, ledger:<key>"))
+    message = models.CharField(_("difference"), max_length=300)
+    found_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("reconciliation issue")
+        verbose_name_plural = _("reconciliation issues")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject", "message"], condition=Q(resolved_at__isnull=True), name="reconcile_one_open_issue"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject}: {self.message}"

@@ -23,3 +23,10 @@ def settlement_payout(settlement_id: int) -> None:
 @shared_task(ignore_result=True, acks_late=True)
 def settlements_default_due() -> None:
     services.settlements_default_due()
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def ledger_reconcile() -> None:
+    from payments.reconcile import ledger_reconcile
+
+    ledger_reconcile()

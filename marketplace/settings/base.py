@@ -261,6 +261,11 @@ CELERY_BEAT_SCHEDULE["payments-defaults"] = {  # settlements past their deadline
     "schedule": timedelta(minutes=1),
     "options": {"expires": 50},
 }
+CELERY_BEAT_SCHEDULE["payments-reconcile"] = {  # our records against Stripe's; differences flagged in admin
+    "task": "payments.tasks.ledger_reconcile",
+    "schedule": timedelta(hours=1),
+    "options": {"expires": 3000},
+}
 
 # --- Portfolios -----------------------------------------------------------------------------------
 # Loan tapes: largest upload, and how many problems a failed import keeps (it counts them all).

@@ -1,0 +1,49 @@
+"""Reconciliation: compare our deposits, settlements and ledger with Stripe's objects; flag every difference."""
+
+from collections.abc import Iterator
+
+from django.db.models import Sum
+
+from payments import stripe_client
+from payments.models import Deposit, LedgerEntry, ReconciliationIssue, Settlement
+
+# What Stripe must say about a deposit's PaymentIntent, by our status (once Stripe confirmed our last step).
+EXPECTED_DEPOSIT_INTENT: dict[str, str] = {
+    Deposit.Status.HELD: "requires_capture",
+    Deposit.Status.RELEASED: "canceled",
+    Deposit.Status.APPLIED: "succeeded",
+    Deposit.Status.FORFEITED: "succeeded",
+}
+
+
+def _differences() -> Iterator[tuple[str, str]]:
+    api = stripe_client.client().v1.payment_intents
+    deposits = Deposit.objects.exclude(payment_intent="").filter(status__in=EXPECTED_DEPOSIT_INTENT)
+    for deposit in deposits:
+        if deposit.status != Deposit.Status.HELD and deposit.stripe_done_at is None:
+            continue  # the settlement task has not finished this one yet
+        intent = api.retrieve(deposit.payment_intent)
+        expected = EXPECTED_DEPOSIT_INTENT[deposit.status]
+        if intent.status != expected:
+            yield f"deposit:{deposit.pk}", f"{deposit.status} here, PaymentIntent {intent.status} (expected {expected})"
+        if intent.amount != stripe_client.minor_units(deposit.amount, deposit.currency):
+            yield f"deposit:{deposit.pk}", f"amount {deposit.amount} here, {intent.amount} minor units at Stripe"
+    paid = (Settlement.Status.PAID, Settlement.Status.PAID_OUT)
+    for settlement in Settlement.objects.exclude(payment_intent="").filter(status__in=paid, bank_reference=""):
+        intent = api.retrieve(settlement.payment_intent)
+        if intent.status != "succeeded":
+            yield f"settlement:{settlement.pk}", f"paid here, balance PaymentIntent {intent.status}"
+        if intent.amount != stripe_client.minor_units(settlement.balance_due, settlement.currency):
+            yield f"settlement:{settlement.pk}", f"balance {settlement.balance_due} here, {intent.amount} at Stripe"
+    unbalanced = LedgerEntry.objects.values("transaction").annotate(total=Sum("amount")).exclude(total=0)
+    for row in unbalanced:
+        yield f"ledger:{row['transaction']}", f"legs sum to {row['total']}"
+
+
+def ledger_reconcile() -> int:
+    """Record each difference once (while unresolved); returns how many differences were found this run."""
+    found = 0
+    for subject, message in _differences():
+        found += 1
+        ReconciliationIssue.objects.get_or_create(subject=subject, message=message[:300], resolved_at=None)
+    return found
