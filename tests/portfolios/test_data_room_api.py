@@ -3,13 +3,15 @@
 import json
 
 import pytest
+from django.db import DatabaseError, transaction
 from django.test import override_settings
 from rest_framework.test import APIClient
 
 from accounts.models import Membership, Organization
 from portfolios.models import DataRoomAccess, NdaAcceptance, NdaVersion
 from portfolios.selectors import MASKED_LOAN_FIELDS
-from tests.portfolios.conftest import kyc_approved, pii_values
+from portfolios.services import data_room
+from tests.portfolios.conftest import kyc_approved, pdf_upload, pii_values
 
 pytestmark = pytest.mark.django_db
 
@@ -147,3 +149,22 @@ def test_the_csv_export_is_gated_logged_stamped_and_free_of_pii(room_listing, bu
     assert not leaked, leaked
     seller_copy = b"".join(api(member).get(url).streaming_content).decode()
     assert seller_copy.startswith("loan_id,debtor,") and len(seller_copy.splitlines()) == 31
+
+
+def test_the_access_log_is_append_only_in_the_database(room_listing, member):
+    portfolio, _rows = room_listing
+    document = data_room.document_upload(
+        user=member, portfolio=portfolio, file=pdf_upload("x"), title="Tape notes", kind="other", visibility="public"
+    )
+    data_room.document_download(user=member, document=document, ip_address="192.0.2.1")
+    entry = DataRoomAccess.objects.get()
+    for change in (
+        lambda: DataRoomAccess.objects.filter(pk=entry.pk).update(detail="nothing happened"),
+        lambda: DataRoomAccess.objects.filter(pk=entry.pk).update(document=None, ip_address="10.0.0.1"),
+        lambda: DataRoomAccess.objects.filter(pk=entry.pk).delete(),
+    ):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            change()
+    data_room.document_delete(user=member, document=document)  # the reference is cleared, the row stays
+    entry.refresh_from_db()
+    assert entry.document_id is None and entry.detail.startswith("Tape notes") and entry.ip_address == "192.0.2.1"
