@@ -1,4 +1,4 @@
-"""Payment pages: the deposit form of an auction."""
+"""Payment pages: the deposit form of an auction, the documents of a sale."""
 
 from django.urls import path
 
@@ -7,4 +7,6 @@ from payments import pages
 app_name = "payments"
 urlpatterns = [
     path("auctions/<int:pk>/deposit/", pages.deposit_page, name="deposit"),
+    path("settlements/<int:pk>/bill-of-sale.pdf", pages.bill_of_sale, name="bill-of-sale"),
+    path("settlements/<int:pk>/transfer-notices.csv", pages.transfer_notices, name="transfer-notices"),
 ]
