@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext_lazy as _
 
+from accounts import selectors as account_selectors
 from accounts.models import User
 from portfolios import selectors
 from portfolios.forms import SORTS, BrowseForm
@@ -35,7 +36,8 @@ def portfolio_browse(request: HttpRequest) -> HttpResponse:
 
 
 def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    portfolio = get_object_or_404(selectors.portfolio_visible_to(user=cast(User, request.user)), pk=pk)
+    user = cast(User, request.user)
+    portfolio = get_object_or_404(selectors.portfolio_visible_to(user=user), pk=pk)
     stats = getattr(portfolio, "stats", None)
     context = {
         "portfolio": portfolio,
@@ -43,6 +45,8 @@ def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "distributions": _distributions(stats) if stats else [],
         "documents": selectors.document_list(portfolio=portfolio),
         "chart_js": vendor_url(CHART_JS) if stats else None,
+        "acts_for_seller": user.is_authenticated
+        and account_selectors.organizations_acted_for(user=user).filter(pk=portfolio.seller_id).exists(),
     }
     return render(request, "portfolios/detail.html", context)
 

@@ -168,3 +168,16 @@ def test_the_access_log_is_append_only_in_the_database(room_listing, member):
     data_room.document_delete(user=member, document=document)  # the reference is cleared, the row stays
     entry.refresh_from_db()
     assert entry.document_id is None and entry.detail.startswith("Tape notes") and entry.ip_address == "192.0.2.1"
+
+
+def test_staff_publish_a_new_nda_version_in_admin_and_cannot_edit_old_ones(staff, client):
+    client.force_login(staff)
+    form = client.get("/admin/portfolios/ndaversion/add/").content.decode()
+    assert 'name="version" value="2"' in form  # the next number is proposed, with the last text to edit
+    response = client.post("/admin/portfolios/ndaversion/add/", {"version": 2, "text": "Version two of the NDA."})
+    assert response.status_code == 302
+    assert list(NdaVersion.objects.values_list("version", flat=True)) == [2, 1]
+    first = NdaVersion.objects.get(version=1)
+    client.post(f"/admin/portfolios/ndaversion/{first.pk}/change/", {"version": 1, "text": "Rewritten"})
+    assert NdaVersion.objects.get(version=1).text == first.text
+    assert data_room.nda_current().version == 2

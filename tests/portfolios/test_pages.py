@@ -69,3 +69,14 @@ def test_charts_load_only_when_setup_installed_the_library(client, listings, tmp
     assert '<script src="/static/vendor/chart.js/chart.umd.min.js" defer>' in charted
     assert "/static/js/portfolios/charts.js" in charted and 'data-share="' in charted
     assert "cdn" not in charted.lower()
+
+
+def test_only_the_sellers_people_see_the_auction_setup_and_the_data_room_log(client, listings, member, make_user):
+    portfolio = listings["Big card book"]
+    client.force_login(make_user("someone@example.com"))
+    page = client.get(f"/portfolios/{portfolio.pk}/").content.decode()
+    assert f"/portfolios/{portfolio.pk}/data-room/" in page
+    assert "Put up for auction" not in page and "/data-room/log/" not in page
+    client.force_login(member)
+    page = client.get(f"/portfolios/{portfolio.pk}/").content.decode()
+    assert "Put up for auction" in page and f"/portfolios/{portfolio.pk}/data-room/log/" in page
