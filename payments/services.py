@@ -164,13 +164,16 @@ def deposit_client_secret(*, deposit: Deposit) -> tuple[str | None, bool]:
 def _holds_settle(*, auction_id: int) -> None:
     """Make Stripe match our decisions: cancel every released hold (first: those buyers wait), capture the applied
     one. Each deposit is marked once Stripe agrees, so a retry skips it."""
-    api = stripe_client.client().v1.payment_intents
     to_do = Deposit.objects.filter(
         auction_id=auction_id,
         status__in=(Deposit.Status.RELEASED, Deposit.Status.APPLIED),
         stripe_done_at__isnull=True,
     ).exclude(payment_intent="")
-    for deposit in sorted(to_do, key=lambda d: d.status == Deposit.Status.APPLIED):
+    deposits = sorted(to_do, key=lambda d: d.status == Deposit.Status.APPLIED)
+    if not deposits:
+        return  # nothing on Stripe (deposits recorded without a card hold need no key)
+    api = stripe_client.client().v1.payment_intents
+    for deposit in deposits:
         intent = api.retrieve(deposit.payment_intent)
         key = f"deposit-{deposit.pk}-{deposit.status}"
         if deposit.status == Deposit.Status.RELEASED and intent.status in CANCELLABLE:

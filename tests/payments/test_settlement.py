@@ -64,3 +64,15 @@ def test_cancelling_releases_every_deposit(market, make_user, django_capture_on_
     with django_capture_on_commit_callbacks(execute=True):
         services.auction_cancel(auction=auction, actor=make_user("staff@example.com", is_staff=True), reason="x")
     assert set(Deposit.objects.values_list("status", flat=True)) == {"released"}
+
+
+def test_deposits_without_a_card_hold_settle_without_stripe(market, settings, django_capture_on_commit_callbacks):
+    """Records made without Stripe (demo data, other apps' tests) close without a Stripe key configured."""
+    settings.STRIPE_SECRET_KEY = ""
+    auction = market.auction()
+    alice = market.buyer("alice", deposit_on=auction)
+    services.bid_place(user=alice, auction_id=auction.pk, amount="10000.00")
+    end_now(auction)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.auction_close(auction_id=auction.pk)
+    assert Deposit.objects.get().status == "applied" and Settlement.objects.exists()
