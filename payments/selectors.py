@@ -38,3 +38,12 @@ def deposit_list(*, user: User) -> QuerySet[Deposit]:
 def settlement_list(*, user: User) -> QuerySet[Settlement]:
     """Settlements of auctions the buyer won, newest first."""
     return Settlement.objects.filter(buyer=user).order_by("-created_at", "-pk")
+
+
+def sales_list(*, organization_ids: list[int]) -> QuerySet[Settlement]:
+    """Settlements of portfolios the given seller organizations sold, newest first."""
+    return (
+        Settlement.objects.filter(auction__portfolio__seller_id__in=organization_ids)
+        .select_related("auction__portfolio")
+        .order_by("-created_at", "-pk")
+    )

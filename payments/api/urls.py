@@ -9,4 +9,5 @@ urlpatterns = [
     path("settlements/<int:pk>/pay/", views.SettlementPayView.as_view(), name="api-settlement-pay"),
     path("me/deposits/", views.MyDepositsView.as_view(), name="api-me-deposits"),
     path("me/settlements/", views.MySettlementsView.as_view(), name="api-me-settlements"),
+    path("me/sales/", views.MySalesView.as_view(), name="api-me-sales"),
 ]

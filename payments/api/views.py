@@ -4,6 +4,7 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.http import Http404
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -14,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from accounts.selectors import membership_list
 from auctions.models import Auction
 from marketplace.errors import DomainError
 from marketplace.money import text
@@ -61,6 +63,16 @@ def settlement_json(settlement: Settlement) -> dict[str, Any]:
         "due_at": _iso(settlement.due_at),
         "status": settlement.status,
         "paid_at": _iso(settlement.paid_at),
+        "documents": _documents(settlement),
+    }
+
+
+def _documents(settlement: Settlement) -> dict[str, str] | None:
+    if settlement.status not in (Settlement.Status.PAID, Settlement.Status.PAID_OUT):
+        return None
+    return {
+        "bill_of_sale": reverse("payments:bill-of-sale", args=[settlement.pk]),
+        "transfer_notices": reverse("payments:transfer-notices", args=[settlement.pk]),
     }
 
 
@@ -134,3 +146,25 @@ class MySettlementsView(APIView):
         settlements = selectors.settlement_list(user=cast(User, request.user))
         page = paginator.paginate_queryset(settlements, request, view=self) or []
         return paginator.get_paginated_response([settlement_json(settlement) for settlement in page])
+
+
+class MySalesView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        """Sales of your organizations' portfolios: price, commission, payout and its status, newest first."""
+        organizations = list(membership_list(user=cast(User, request.user)).values_list("organization_id", flat=True))
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(selectors.sales_list(organization_ids=organizations), request, view=self)
+        rows = [
+            {
+                **settlement_json(settlement),
+                "portfolio": settlement.auction.portfolio_id,
+                "seller_commission": text(settlement.seller_commission),
+                "payout_amount": text(settlement.payout_amount),
+                "paid_out_at": _iso(settlement.paid_out_at),
+            }
+            for settlement in page or []
+        ]
+        return paginator.get_paginated_response(rows)

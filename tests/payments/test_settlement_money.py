@@ -231,3 +231,21 @@ def test_the_ledger_balances_and_posts_each_movement_once(
     }
     assert ledger.balance(account="revenue:premium", currency="CNY") == Decimal("-240.00")
     assert settlement.ledger_entries.aggregate(total=Sum("amount"))["total"] == 0
+
+
+def test_the_seller_sees_the_sale_and_the_buyer_the_documents(sold, client, django_capture_on_commit_callbacks, market):
+    auction, (_alice, bob, _carol), _deposits = sold
+    close_now(auction, django_capture_on_commit_callbacks)
+    settlement = Settlement.objects.get()
+    client.force_login(bob)
+    assert client.get("/api/v1/me/settlements/").json()["results"][0]["documents"] is None  # not paid yet
+    services.settlement_pay(user=bob, settlement_id=settlement.pk, payment_method="pm_card_visa")
+    documents = client.get("/api/v1/me/settlements/").json()["results"][0]["documents"]
+    assert documents["bill_of_sale"] == f"/payments/settlements/{settlement.pk}/bill-of-sale.pdf"
+    assert client.get("/api/v1/me/sales/").json()["results"] == []  # a buyer sells nothing
+
+    client.force_login(market.trader)
+    sales = client.get("/api/v1/me/sales/").json()["results"]
+    assert [(s["auction"], s["status"], s["payout_amount"], s["seller_commission"]) for s in sales] == [
+        (auction.pk, "paid", "11640.00", "360.00")
+    ]
