@@ -61,3 +61,18 @@ def transfer_notices(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(documents.transfer_notices_csv(settlement=settlement), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="transfer-notices-{settlement.auction_id}.csv"'
     return response
+
+
+@login_required
+@ensure_csrf_cookie
+def pay_page(request: HttpRequest, pk: int) -> HttpResponse:
+    buyer = cast(User, request.user)
+    settlement = Settlement.objects.select_related("auction__portfolio").filter(pk=pk, buyer=buyer).first()
+    if settlement is None:
+        raise Http404
+    context = {
+        "settlement": settlement,
+        "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        "stripe_js": stripe_client.js_url(),
+    }
+    return render(request, "payments/pay.html", context)
