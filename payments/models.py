@@ -33,6 +33,7 @@ class Deposit(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     payment_intent = models.CharField(_("Stripe PaymentIntent"), max_length=64, blank=True)
     failure_message = models.CharField(_("why it failed"), max_length=300, blank=True)
+    request_key = models.CharField(_("client's Idempotency-Key"), max_length=64, blank=True)
     held_at = models.DateTimeField(_("held since"), null=True, blank=True)
     stripe_done_at = models.DateTimeField(
         _("Stripe matched"), null=True, blank=True, help_text=_("When the capture or cancel of the hold was confirmed.")
@@ -46,7 +47,10 @@ class Deposit(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["auction", "user"], condition=Q(status__in=["pending", "held"]), name="deposit_one_active"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["user", "request_key"], condition=~Q(request_key=""), name="deposit_one_per_request_key"
+            ),
         ]
 
     def __str__(self) -> str:

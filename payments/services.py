@@ -102,12 +102,19 @@ def _deposit_window_check(auction: Auction) -> None:
         )
 
 
-def deposit_hold(*, user: User, auction_id: int, payment_method: str = "") -> Deposit:
+def deposit_hold(*, user: User, auction_id: int, payment_method: str = "", request_key: str = "") -> Deposit:
     """Start (or return) the buyer's deposit hold on an auction: a PaymentIntent with manual capture.
 
     With `payment_method` (a `pm_...` from Stripe.js) the hold is confirmed here and the deposit comes back `held`,
     or `pending` when the card needs 3-D Secure (the client then confirms with the client secret). A declined card
-    leaves a `failed` deposit and raises `card_declined`. Repeating the call returns the active deposit."""
+    leaves a `failed` deposit and raises `card_declined`. Repeating the call returns the active deposit; with the
+    same `request_key` (the client's Idempotency-Key) it returns the first result, even a failed one."""
+    if request_key:
+        earlier = Deposit.objects.filter(user=user, request_key=request_key).first()
+        if earlier is not None:
+            if earlier.status == Deposit.Status.FAILED:
+                raise PaymentError("card_declined", earlier.failure_message, http_status=402)
+            return deposit_sync(deposit_id=earlier.pk)
     auction = auction_selectors.auction_get(auction_id=auction_id)
     _deposit_window_check(auction)
     eligibility = buyer_eligibility_check(user=user, auction=auction, amount=auction.deposit_amount)
@@ -124,7 +131,12 @@ def deposit_hold(*, user: User, auction_id: int, payment_method: str = "") -> De
             auction=auction,
             user=user,
             status__in=ACTIVE,
-            defaults={"amount": auction.deposit_amount, "currency": auction.currency, "status": Deposit.Status.PENDING},
+            defaults={
+                "amount": auction.deposit_amount,
+                "currency": auction.currency,
+                "status": Deposit.Status.PENDING,
+                "request_key": request_key,
+            },
         )
     if deposit.payment_intent:
         return deposit_sync(deposit_id=deposit.pk)

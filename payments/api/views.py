@@ -23,6 +23,7 @@ from payments import selectors, services, stripe_client
 from payments.models import Deposit, Settlement
 
 PAYMENT_METHOD_LENGTH = 64
+IDEMPOTENCY_KEY_LENGTH = 64
 
 
 def _iso(moment: Any) -> str | None:
@@ -93,10 +94,16 @@ class DepositView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         """Start the deposit hold (`{"payment_method": "pm_..."}` confirms it at once), or return the active one and
         refresh it from Stripe. `held` lets you bid; `pending` with `requires_action` needs the client secret
-        confirmed with Stripe.js. Repeating the request is harmless."""
+        confirmed with Stripe.js. Repeating the request is harmless; with the same `Idempotency-Key` header it
+        returns the first result (a declined card stays declined)."""
         payment_method = _payment_method(request)
+        key = request.headers.get("Idempotency-Key", "")
+        if len(key) > IDEMPOTENCY_KEY_LENGTH:
+            raise DomainError("invalid", "Idempotency-Key is at most 64 characters.", http_status=400)
         try:
-            deposit = services.deposit_hold(user=cast(User, request.user), auction_id=pk, payment_method=payment_method)
+            deposit = services.deposit_hold(
+                user=cast(User, request.user), auction_id=pk, payment_method=payment_method, request_key=key
+            )
         except Auction.DoesNotExist as exc:
             raise Http404 from exc
         secret, requires_action = services.deposit_client_secret(deposit=deposit)

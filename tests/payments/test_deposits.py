@@ -153,3 +153,18 @@ def test_no_deposit_on_an_unknown_auction_or_anonymously(client, market):
     )
     client.force_login(market.buyer("hal"))
     assert client.post("/api/v1/auctions/999999/deposit/", {}, content_type="application/json").status_code == 404
+
+
+def test_the_same_idempotency_key_returns_the_first_result(market, client):
+    auction = market.auction()
+    client.force_login(market.buyer("ivy"))
+    url, declined = f"/api/v1/auctions/{auction.pk}/deposit/", {"payment_method": "pm_card_chargeCustomerFail"}
+    first = client.post(url, declined, content_type="application/json", headers={"Idempotency-Key": "k-1"})
+    again = client.post(url, declined, content_type="application/json", headers={"Idempotency-Key": "k-1"})
+    assert (first.status_code, again.status_code) == (402, 402) and again.json()["code"] == "card_declined"
+    assert Deposit.objects.count() == 1  # the repeat made no new attempt
+    visa = {"payment_method": "pm_card_visa"}
+    held = client.post(url, visa, content_type="application/json", headers={"Idempotency-Key": "k-2"})
+    repeat = client.post(url, visa, content_type="application/json", headers={"Idempotency-Key": "k-2"})
+    assert held.json()["id"] == repeat.json()["id"] and repeat.json()["status"] == "held"
+    assert Deposit.objects.count() == 2

@@ -12,7 +12,7 @@ from celery.exceptions import Retry
 from django.db.models import Sum
 
 from auctions import services as auction_services
-from payments import ledger, services
+from payments import ledger, services, tasks
 from payments.models import Deposit, LedgerEntry, PayoutAccount, Settlement
 from portfolios.models import PiiRelease
 from tests.payments.conftest import close_now
@@ -122,13 +122,23 @@ def test_staff_mark_a_bank_transfer_and_confirm_the_payout(sold, make_user, djan
 
 
 class ConnectStandIn(BaseHTTPRequestHandler):
-    """Stripe's POST /v1/transfers, which localstripe lacks: records each request, answers like Stripe."""
+    """Stripe's POST /v1/transfers, which localstripe lacks: records each request, answers like Stripe (or fails the
+    first `failures` requests with a 500, as Stripe does when it is in trouble)."""
 
     requests: list[dict] = []
+    failures = 0
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"])).decode()
         self.requests.append({"path": self.path, "headers": dict(self.headers), "form": parse_qs(body)})
+        if len(self.requests) <= self.failures:
+            error = json.dumps({"error": {"type": "api_error", "message": "try again"}}).encode()
+            self.send_response(500)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(error)))
+            self.end_headers()
+            self.wfile.write(error)
+            return
         answer = json.dumps({"id": "tr_1StandIn", "object": "transfer", "amount": 1, "currency": "cny"}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -142,7 +152,7 @@ class ConnectStandIn(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def connect_stand_in():
-    ConnectStandIn.requests = []
+    ConnectStandIn.requests, ConnectStandIn.failures = [], 0
     server = ThreadingHTTPServer(("127.0.0.1", 0), ConnectStandIn)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -249,3 +259,24 @@ def test_the_seller_sees_the_sale_and_the_buyer_the_documents(sold, client, djan
     assert [(s["auction"], s["status"], s["payout_amount"], s["seller_commission"]) for s in sales] == [
         (auction.pk, "paid", "11640.00", "360.00")
     ]
+
+
+def test_a_failed_payout_is_retried_with_the_same_idempotency_key_and_recorded_once(
+    sold, market, settings, connect_stand_in, django_capture_on_commit_callbacks
+):
+    auction, _buyers, _deposits = sold
+    close_now(auction, django_capture_on_commit_callbacks)
+    PayoutAccount.objects.create(organization=market.seller, stripe_account="acct_1JadeRiver")
+    settlement = Settlement.objects.get()
+    services.settlement_mark_paid(settlement_id=settlement.pk, bank_reference="HSBC-1", actor=market.trader)
+    settings.STRIPE_API_BASE, requests = connect_stand_in
+    settings.STRIPE_MAX_RETRIES = 0
+    ConnectStandIn.failures = 1
+    with pytest.raises(Retry):
+        tasks.settlement_payout.delay(settlement.pk)
+    assert Settlement.objects.get().status == "paid"
+    tasks.settlement_payout.delay(settlement.pk)  # the retry
+    keys = [request["headers"]["Idempotency-Key"] for request in requests]
+    assert keys == [f"settlement-{settlement.pk}-payout"] * 2  # Stripe would replay, never pay twice
+    assert Settlement.objects.get().status == "paid_out"
+    assert LedgerEntry.objects.filter(kind="payout").values("transaction").distinct().count() == 1
