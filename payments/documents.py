@@ -15,8 +15,8 @@ from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 from accounts.models import User
 from accounts.selectors import membership_list
 from marketplace.money import text
+from payments.errors import PaymentError
 from payments.models import Settlement
-from payments.services import PaymentError
 from portfolios.selectors import DebtorIdentity, pii_released_for
 
 A4 = (595, 842)

@@ -14,8 +14,8 @@ from accounts.models import User
 from auctions import selectors as auction_selectors
 from auctions.models import Auction
 from payments import documents, selectors, stripe_client
+from payments.errors import PaymentError
 from payments.models import Settlement
-from payments.services import PaymentError
 
 
 @login_required
