@@ -5,8 +5,9 @@ import hashlib
 import hmac
 import json
 import os
+import shutil
+import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,24 +24,27 @@ from scripts.services import _localstripe
 STRIPE_KEYS = ("STRIPE_API_BASE", "STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET")
 
 
-@pytest.fixture(scope="session")
-def stripe_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """STRIPE_* settings of a running localstripe; also put in os.environ so live servers started later inherit it."""
+_started = contextlib.ExitStack()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start our own localstripe at collection (unless `make test` started one), before any live server is started,
+    so servers and workers started by tests inherit the STRIPE_* settings."""
     if os.environ.get("STRIPE_API_BASE", "").startswith("http://127.0.0.1:"):
-        yield {key: os.environ[key] for key in STRIPE_KEYS}
         return
-    with contextlib.ExitStack() as stack:
-        env = _localstripe(stack, Path(tmp_path_factory.mktemp("localstripe")), fresh=True)
-        saved = {key: os.environ.get(key) for key in STRIPE_KEYS}
-        os.environ.update(env)
-        try:
-            yield env
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+    state = Path(tempfile.mkdtemp(prefix="localstripe-"))
+    _started.callback(shutil.rmtree, state, ignore_errors=True)
+    os.environ.update(_localstripe(_started, state, fresh=True))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _started.close()
+
+
+@pytest.fixture(scope="session")
+def stripe_env() -> dict[str, str]:
+    """STRIPE_* settings of the running localstripe."""
+    return {key: os.environ[key] for key in STRIPE_KEYS}
 
 
 @pytest.fixture(autouse=True)
