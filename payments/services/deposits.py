@@ -144,7 +144,11 @@ def deposit_hold(*, user: User, auction_id: int, payment_method: str = "", reque
             transition(locked, Deposit.Status.FAILED, failure_message=str(message)[:300])
         raise PaymentError("card_declined", str(message), http_status=402) from exc
     Deposit.objects.filter(pk=deposit.pk, payment_intent="").update(payment_intent=intent.id)
-    return deposit_sync(deposit_id=deposit.pk, intent=intent)
+    deposit = deposit_sync(deposit_id=deposit.pk, intent=intent)
+    if deposit.status == Deposit.Status.RELEASED:
+        # The auction ended while Stripe was authorizing: the close released the deposit before the hold existed.
+        holds_settle(auction_id=auction.pk)
+    return deposit
 
 
 def deposit_client_secret(*, deposit: Deposit) -> tuple[str | None, bool]:

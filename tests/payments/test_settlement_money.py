@@ -280,3 +280,23 @@ def test_a_failed_payout_is_retried_with_the_same_idempotency_key_and_recorded_o
     assert keys == [f"settlement-{settlement.pk}-payout"] * 2  # Stripe would replay, never pay twice
     assert Settlement.objects.get().status == "paid_out"
     assert LedgerEntry.objects.filter(kind="payout").values("transaction").distinct().count() == 1
+
+
+def test_a_hold_authorized_while_the_auction_closes_is_cancelled(
+    market, stripe_api, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The close releases a deposit whose PaymentIntent is still being created; the hold must not stay on the card."""
+    from payments.services import deposits as deposit_services
+
+    auction = market.auction()
+    real_client = deposit_services.stripe_client.client
+
+    def client_after_the_close():  # the auction ends between our row and Stripe's answer
+        monkeypatch.setattr(deposit_services.stripe_client, "client", real_client)
+        close_now(auction, django_capture_on_commit_callbacks)
+        return real_client()
+
+    monkeypatch.setattr(deposit_services.stripe_client, "client", client_after_the_close)
+    deposit = services.deposit_hold(user=market.buyer("late"), auction_id=auction.pk, payment_method="pm_card_visa")
+    assert deposit.status == "released"
+    assert stripe_api.v1.payment_intents.retrieve(Deposit.objects.get().payment_intent).status == "canceled"
