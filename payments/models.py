@@ -79,6 +79,9 @@ class Settlement(models.Model):
     payment_intent = models.CharField(_("balance PaymentIntent"), max_length=64, blank=True)
     bank_reference = models.CharField(_("bank transfer reference"), max_length=100, blank=True)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    refunded_at = models.DateTimeField(
+        _("late payment refunded"), null=True, blank=True, help_text=_("A balance paid after the default, given back.")
+    )
     payout_amount = MoneyField(_("payout to the seller"), default=0)
     payout_transfer = models.CharField(_("Stripe transfer"), max_length=64, blank=True)
     payout_reference = models.CharField(_("payout bank reference"), max_length=100, blank=True)

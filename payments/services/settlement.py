@@ -109,13 +109,26 @@ def settlement_pay(*, user: User, settlement_id: int, payment_method: str = "") 
 def settlement_sync(*, settlement_id: int, intent: stripe.PaymentIntent | None = None) -> Settlement:
     """Mark the settlement paid once its balance PaymentIntent has succeeded (any number of times, any order)."""
     settlement = Settlement.objects.get(pk=settlement_id)
-    if not settlement.payment_intent or settlement.status != Settlement.Status.AWAITING_PAYMENT:
+    open_or_lost = (Settlement.Status.AWAITING_PAYMENT, Settlement.Status.DEFAULTED)
+    if not settlement.payment_intent or settlement.status not in open_or_lost:
         return settlement
     if intent is None or intent.id != settlement.payment_intent:
         intent = stripe_client.client().v1.payment_intents.retrieve(settlement.payment_intent)
+    if intent.status != "succeeded":
+        return settlement
+    if settlement.status == Settlement.Status.DEFAULTED:
+        if settlement.refunded_at is None:
+            # The card payment completed after the deadline passed (3-D Secure finished late): give the money back.
+            stripe_client.client().v1.refunds.create(
+                params={"payment_intent": intent.id},
+                options={"idempotency_key": f"settlement-{settlement.pk}-late-refund"},
+            )
+            Settlement.objects.filter(pk=settlement.pk).update(refunded_at=timezone.now())
+            log.warning("settlement %s: balance paid after the default, refunded", settlement.pk)
+        return settlement
     received = intent.to_dict().get("amount_received")
     expected = stripe_client.minor_units(settlement.balance_due, settlement.currency)
-    if intent.status == "succeeded" and received in (None, expected):  # localstripe omits amount_received
+    if received in (None, expected):  # localstripe omits amount_received
         return settlement_mark_paid(settlement_id=settlement.pk)
     return settlement
 

@@ -12,6 +12,7 @@ from payments import ledger, services, tasks
 from payments.models import Deposit, LedgerEntry, Settlement
 from portfolios.models import Portfolio
 from tests.payments.conftest import close_now
+from tests.payments.test_deposits import THREE_D_SECURE, authenticate_3ds, card
 
 pytestmark = pytest.mark.django_db
 
@@ -67,3 +68,22 @@ def test_a_paid_settlement_never_defaults(sold, django_capture_on_commit_callbac
     Settlement.objects.filter(pk=settlement.pk).update(due_at=timezone.now() - timedelta(days=1))
     assert services.settlements_default_due() == 0
     assert Settlement.objects.get().status == "paid"
+
+
+def test_a_balance_paid_after_the_default_is_refunded(sold, stripe_api, stripe_env, django_capture_on_commit_callbacks):
+    auction, (_alice, bob, _carol), _deposits = sold
+    close_now(auction, django_capture_on_commit_callbacks)
+    settlement = Settlement.objects.get()
+    three_ds = card(stripe_api, THREE_D_SECURE)
+    services.settlement_pay(user=bob, settlement_id=settlement.pk, payment_method=three_ds)
+    Settlement.objects.filter(pk=settlement.pk).update(due_at=timezone.now() - timedelta(seconds=1))
+    services.settlements_default_due()
+    secret = stripe_api.v1.payment_intents.retrieve(Settlement.objects.get().payment_intent).client_secret
+    authenticate_3ds(stripe_env, secret)  # bob finishes 3-D Secure too late
+
+    services.settlement_sync(settlement_id=settlement.pk)  # as the webhook would
+    services.settlement_sync(settlement_id=settlement.pk)  # twice: one refund
+    settlement.refresh_from_db()
+    refunds = stripe_api.v1.refunds.list(params={"payment_intent": settlement.payment_intent}).data
+    assert settlement.status == "defaulted" and settlement.refunded_at is not None
+    assert [(refund.amount, refund.status) for refund in refunds] == [(1124000, "succeeded")]  # all of it, once
