@@ -13,13 +13,19 @@ log = logging.getLogger(__name__)
 _client: redis.Redis | None = None
 
 
+def _namespace() -> str:
+    """Pub/sub channels are server-wide (not per Redis database): name them after the site's database, so two
+    sites or test runs sharing a Redis server never hear each other's auctions."""
+    return str(settings.DATABASES["default"]["NAME"])
+
+
 def channel(auction_id: int) -> str:
-    return f"auction:{auction_id}"
+    return f"{_namespace()}:auction:{auction_id}"
 
 
 def user_channel(user_id: int) -> str:
     """Personal messages (`outbid`) to every socket of one user."""
-    return f"user:{user_id}"
+    return f"{_namespace()}:user:{user_id}"
 
 
 def _redis() -> redis.Redis:

@@ -28,6 +28,8 @@ def _dumps(message: dict[str, Any]) -> str:
 
 
 class AuctionConsumer(AsyncWebsocketConsumer):
+    # No channel layer: events arrive through the hub, so no per-socket layer channel or receive loop is needed.
+    channel_layer_alias = "none"
     auction_id: int
     watcher: realtime.Watcher | None = None
     channels_joined: tuple[str, ...] = ()

@@ -75,7 +75,7 @@ class Hub:
         self.rooms: dict[str, set[Watcher]] = {}
         self.client: redis.Redis | None = None
         self.pubsub: redis.client.PubSub | None = None
-        self.tasks: list[asyncio.Task[None]] = []
+        self.tasks: dict[str, asyncio.Task[None]] = {}
         self.announced: dict[str, int] = {}
 
     async def join(self, channel: str, watcher: Watcher) -> None:
@@ -88,10 +88,15 @@ class Hub:
             except (redis.RedisError, OSError):
                 del self.rooms[channel]
                 raise
-        subscribed = self.pubsub is not None and self.pubsub.connection is not None
-        if subscribed and not any(not task.done() for task in self.tasks):  # read only once a subscription is up
-            loop = asyncio.get_running_loop()
-            self.tasks = [loop.create_task(self._read()), loop.create_task(self._count())]
+        if self.pubsub is not None and self.pubsub.connection is not None:  # read only once a subscription is up
+            self._ensure("reader", self._read)
+            self._ensure("counter", self._count)
+
+    def _ensure(self, name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Start the background task unless it runs (each stops by itself once the process has no rooms)."""
+        task = self.tasks.get(name)
+        if task is None or task.done():
+            self.tasks[name] = asyncio.get_running_loop().create_task(work())
 
     async def leave(self, channel: str, watcher: Watcher) -> None:
         room = self.rooms.get(channel)
@@ -128,9 +133,12 @@ class Hub:
                 return
             if message is None:
                 continue
-            channel = message["channel"].decode()
-            text = message["data"].decode()
-            seq = json.loads(text).get("seq")  # parsed once per process, not per watcher
+            try:
+                channel, text = message["channel"].decode(), message["data"].decode()
+                seq = json.loads(text).get("seq")  # parsed once per process, not per watcher
+            except (ValueError, AttributeError):
+                log.exception("unreadable auction message %r", message)
+                continue
             for watcher in list(self.rooms.get(channel, ())):
                 watcher.deliver(seq, text)
 
@@ -148,7 +156,7 @@ class Hub:
         while self.rooms:
             await asyncio.sleep(COUNT_EVERY)
             for channel, room in list(self.rooms.items()):
-                if not channel.startswith("auction:") or not room:
+                if ":user:" in channel or not room:
                     continue
                 try:
                     total = await self._total(channel, len(room))

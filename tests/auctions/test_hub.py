@@ -42,3 +42,36 @@ def test_watchers_joining_at_once_all_get_every_event_and_a_slow_one_is_dropped(
     asyncio.run(scenario())
     assert all(received[i] == [f'{{"type":"bid","seq":{s}}}' for s in range(1, 6)] for i in range(1, 50))
     assert closed == [(0, realtime.TOO_SLOW)]
+
+
+def test_a_room_emptied_and_filled_again_still_gets_events():
+    """The reader stops when the last watcher leaves; the next join must start it again (the counter task may
+    still be asleep then)."""
+    got: list[str] = []
+
+    async def scenario() -> None:
+        hub = realtime.Hub()
+
+        async def send(text: str) -> None:
+            got.append(text)
+
+        async def close(code: int) -> None:
+            return None
+
+        first = realtime.Watcher(send, close)
+        await hub.join("auction:434343", first)
+        await hub.leave("auction:434343", first)
+        await asyncio.sleep(1.2)  # the reader has noticed the empty process and stopped; the counter sleeps on
+        second = realtime.Watcher(send, close)
+        await hub.join("auction:434343", second)
+        second.start(since=0)
+        await asyncio.to_thread(broadcast.publish, "auction:434343", {"type": "bid", "seq": 7})
+        for _ in range(30):
+            if got:
+                break
+            await asyncio.sleep(0.1)
+        await hub.leave("auction:434343", second)
+        second.stop()
+
+    asyncio.run(scenario())
+    assert got == ['{"type":"bid","seq":7}']

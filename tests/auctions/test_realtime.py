@@ -23,12 +23,16 @@ def ws_url(base: str, auction_id: int) -> str:
     return base.replace("http://", "ws://") + f"/ws/auctions/{auction_id}/"
 
 
-async def receive(ws: Any, timeout: float = 10) -> dict[str, Any]:
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+async def receive(ws: Any, timeout: float = 10, *, counts: bool = False) -> dict[str, Any]:
+    """The next message; the informational watcher counts (no `seq`) are skipped unless asked for."""
+    while True:
+        message = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        if counts or message["type"] != "watchers":
+            return message
 
 
 async def until(ws: Any, kind: str) -> dict[str, Any]:
-    while (message := await receive(ws))["type"] != kind:
+    while (message := await receive(ws, counts=kind == "watchers"))["type"] != kind:
         pass
     return message
 
@@ -79,6 +83,7 @@ def test_watch_bid_over_the_socket_outbid_notice_and_resync(live_server_url, mar
             replay = [await receive(anonymous), await receive(anonymous), await receive(anonymous)]
             assert [m["type"] for m in replay] == ["bid", "bid", "resync.done"]
             assert [m["seq"] for m in replay] == [event["seq"], second["seq"], second["seq"]]
+            assert (await until(anonymous, "watchers"))["count"] == 2  # both sockets, counted across processes
 
     aio.run(scenario())
 
@@ -99,7 +104,7 @@ def test_two_servers_deliver_every_event_of_a_500_bid_auction_in_order(live_serv
                 last = (await receive(ws))["seq"]
                 while last < 501:
                     event = await receive(ws, timeout=60)
-                    assert event["seq"] == last + 1, f"gap after {last}"
+                    assert event["seq"] == last + 1, f"gap after {last}: {event}"
                     seqs.append(last := event["seq"])
                     if stop_after is not None and last == stop_after:
                         break
