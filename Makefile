@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+VENDOR := static/vendor
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test lint bench browser clean
@@ -18,8 +19,16 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@ $(VENV)/.run-deps
 
+# Browser libraries pinned in package.json, copied into the git-ignored static/vendor/ (never a CDN, nothing committed).
+$(VENDOR)/.installed: package.json
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	npm install --no-audit --no-fund --no-package-lock --omit=dev --silent
+	mkdir -p $(VENDOR)/chart.js
+	cp node_modules/chart.js/dist/chart.umd.min.js node_modules/chart.js/dist/chart.umd.min.js.map node_modules/chart.js/LICENSE.md $(VENDOR)/chart.js/
+	touch $@
+
 ## run: the site with demo data on http://127.0.0.1:$(PORT) (embedded PostgreSQL/Redis unless DATABASE_URL/REDIS_URL)
-run: $(VENV)/.run-deps
+run: $(VENV)/.run-deps $(VENDOR)/.installed
 	$(BIN)/python scripts/run.py
 
 ## browser: Debian's Chromium for the browser tests (Playwright cannot download its own here)
@@ -27,7 +36,7 @@ browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 ## test: the whole suite against real PostgreSQL and Redis (local ones, started if down; else embedded)
-test: $(VENV)/.dev-deps browser
+test: $(VENV)/.dev-deps browser $(VENDOR)/.installed
 	$(BIN)/python scripts/services.py --prefer-local -- $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## lint: formatting, lint rules and types
@@ -45,4 +54,4 @@ bench: $(VENV)/.dev-deps
 	DEBUG=false $(BIN)/python scripts/services.py --prefer-local -- $(BIN)/python scripts/bench_loan_tape.py
 
 clean:
-	rm -rf $(VENV) .state .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) .state .pytest_cache .mypy_cache .ruff_cache test-artifacts node_modules $(VENDOR)
