@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from accounts.models import User
 from accounts.selectors import membership_list
 from auctions.models import Auction
+from auctions.selectors import iso
 from marketplace.errors import DomainError
 from marketplace.money import text
 from payments import selectors, services, stripe_client
@@ -24,10 +25,6 @@ from payments.models import Deposit, Settlement
 
 PAYMENT_METHOD_LENGTH = 64
 IDEMPOTENCY_KEY_LENGTH = 64
-
-
-def _iso(moment: Any) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
 def _payment_method(request: Request) -> str:
@@ -47,8 +44,8 @@ def deposit_json(deposit: Deposit) -> dict[str, Any]:
         "currency": deposit.currency,
         "status": deposit.status,
         "failure_message": deposit.failure_message or None,
-        "held_at": _iso(deposit.held_at),
-        "created_at": _iso(deposit.created_at),
+        "held_at": iso(deposit.held_at),
+        "created_at": iso(deposit.created_at),
     }
 
 
@@ -61,9 +58,9 @@ def settlement_json(settlement: Settlement) -> dict[str, Any]:
         "buyer_premium": text(settlement.buyer_premium),
         "deposit_applied": text(settlement.deposit_applied),
         "balance_due": text(settlement.balance_due),
-        "due_at": _iso(settlement.due_at),
+        "due_at": iso(settlement.due_at),
         "status": settlement.status,
-        "paid_at": _iso(settlement.paid_at),
+        "paid_at": iso(settlement.paid_at),
         "documents": _documents(settlement),
     }
 
@@ -170,7 +167,7 @@ class MySalesView(APIView):
                 "portfolio": settlement.auction.portfolio_id,
                 "seller_commission": text(settlement.seller_commission),
                 "payout_amount": text(settlement.payout_amount),
-                "paid_out_at": _iso(settlement.paid_out_at),
+                "paid_out_at": iso(settlement.paid_out_at),
             }
             for settlement in page or []
         ]

@@ -84,7 +84,7 @@ def _deposit_window_check(auction: Auction) -> None:
         raise PaymentError(
             "deposit_window_not_open",
             _("Deposits for this auction open %(when)s.") % {"when": date_format(opens_at, "DATETIME_FORMAT")},
-            opens_at=opens_at.isoformat().replace("+00:00", "Z"),
+            opens_at=auction_selectors.iso(opens_at),
         )
 
 
