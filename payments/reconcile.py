@@ -1,8 +1,10 @@
 """Reconciliation: compare our deposits, settlements and ledger with Stripe's objects; flag every difference."""
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 from django.db.models import Sum
+from django.utils import timezone
 
 from payments import stripe_client
 from payments.models import Deposit, LedgerEntry, ReconciliationIssue, Settlement
@@ -18,10 +20,13 @@ EXPECTED_DEPOSIT_INTENT: dict[str, str] = {
 
 def _differences() -> Iterator[tuple[str, str]]:
     api = stripe_client.client().v1.payment_intents
+    stale = timezone.now() - timedelta(hours=1)
     deposits = Deposit.objects.exclude(payment_intent="").filter(status__in=EXPECTED_DEPOSIT_INTENT)
     for deposit in deposits:
         if deposit.status != Deposit.Status.HELD and deposit.stripe_done_at is None:
-            continue  # the settlement task has not finished this one yet
+            if deposit.updated_at < stale:
+                yield f"deposit:{deposit.pk}", f"{deposit.status} here for over an hour, Stripe not yet matched"
+            continue  # else the settlement task has not finished this one yet
         intent = api.retrieve(deposit.payment_intent)
         expected = EXPECTED_DEPOSIT_INTENT[deposit.status]
         if intent.status != expected:

@@ -1,6 +1,5 @@
 """Deposits: card holds (PaymentIntents with manual capture) kept in line with Stripe, released or captured once."""
 
-import logging
 from datetime import timedelta
 from typing import Any
 
@@ -18,8 +17,6 @@ from auctions.models import Auction
 from payments import ledger, stripe_client
 from payments.errors import PaymentError
 from payments.models import Deposit, Settlement
-
-log = logging.getLogger(__name__)
 
 ACTIVE = (Deposit.Status.PENDING, Deposit.Status.HELD)
 CANCELLABLE = ("requires_payment_method", "requires_confirmation", "requires_action", "requires_capture")
@@ -163,6 +160,10 @@ def deposit_client_secret(*, deposit: Deposit) -> tuple[str | None, bool]:
     )
 
 
+class HoldMismatchError(RuntimeError):
+    """Stripe could not be brought to our decision for some holds (reconciliation flags them if it lasts)."""
+
+
 def holds_settle(*, auction_id: int) -> None:
     """Make Stripe match our decisions: cancel every released hold (first: those buyers wait), capture the applied
     one. Each deposit is marked once Stripe agrees, so a retry skips it."""
@@ -175,6 +176,7 @@ def holds_settle(*, auction_id: int) -> None:
     if not deposits:
         return  # nothing on Stripe (deposits recorded without a card hold need no key)
     api = stripe_client.client().v1.payment_intents
+    mismatched = []
     for deposit in deposits:
         intent = api.retrieve(deposit.payment_intent)
         key = f"deposit-{deposit.pk}-{deposit.status}"
@@ -183,8 +185,8 @@ def holds_settle(*, auction_id: int) -> None:
         elif deposit.status == Deposit.Status.APPLIED and intent.status == "requires_capture":
             intent = api.capture(deposit.payment_intent, options={"idempotency_key": key})
         expected = "canceled" if deposit.status == Deposit.Status.RELEASED else "succeeded"
-        if intent.status != expected:
-            log.error("deposit %s is %s but its PaymentIntent is %s", deposit.pk, deposit.status, intent.status)
+        if intent.status != expected:  # e.g. a hold that lapsed: the others go on, then the task retries
+            mismatched.append(f"deposit {deposit.pk} is {deposit.status} but its PaymentIntent is {intent.status}")
             continue
         with transaction.atomic():
             Deposit.objects.filter(pk=deposit.pk).update(stripe_done_at=timezone.now())
@@ -193,6 +195,8 @@ def holds_settle(*, auction_id: int) -> None:
             else:
                 settlement = Settlement.objects.filter(auction_id=auction_id).first()
                 ledger.deposit_captured(deposit=deposit, settlement=settlement)
+    if mismatched:
+        raise HoldMismatchError("; ".join(mismatched))
 
 
 def deposits_release(*, auction_id: int) -> int:

@@ -1,9 +1,13 @@
 """Reconciliation compares our records with Stripe's objects and flags each difference once."""
 
+from datetime import timedelta
+
 import pytest
+from celery.exceptions import Retry
+from django.utils import timezone
 
 from payments import reconcile, services, tasks
-from payments.models import LedgerEntry, ReconciliationIssue, Settlement
+from payments.models import Deposit, LedgerEntry, ReconciliationIssue, Settlement
 from tests.payments.conftest import close_now
 
 pytestmark = pytest.mark.django_db
@@ -30,3 +34,17 @@ def test_a_settled_auction_reconciles_and_an_out_of_band_change_is_flagged_once(
         (f"deposit:{hold.pk}", "held here, PaymentIntent canceled (expected requires_capture)"),
         (f"ledger:settlement-{settlement.pk}-payment", "legs sum to -11239.00"),
     ]
+
+
+def test_a_winners_hold_that_lapsed_is_retried_then_flagged(sold, stripe_api, django_capture_on_commit_callbacks):
+    auction, _buyers, (d_alice, d_bob, d_carol) = sold
+    stripe_api.v1.payment_intents.cancel(d_bob.payment_intent)  # as if the card authorization had expired
+    with pytest.raises(Retry, match="deposit"):  # the task will try again
+        close_now(auction, django_capture_on_commit_callbacks)
+    done = dict(Deposit.objects.values_list("pk", "stripe_done_at"))
+    assert done[d_alice.pk] and done[d_carol.pk] and done[d_bob.pk] is None  # the others were released anyway
+
+    assert reconcile.ledger_reconcile() == 0  # not yet: the task is still retrying
+    Deposit.objects.filter(pk=d_bob.pk).update(updated_at=timezone.now() - timedelta(hours=2))
+    reconcile.ledger_reconcile()
+    assert list(ReconciliationIssue.objects.values_list("subject", flat=True)) == [f"deposit:{d_bob.pk}"]
