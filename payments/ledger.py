@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Sum
 
 from payments.models import Deposit, LedgerEntry, Settlement
+from payments.stripe_client import round_to_currency
 
 
 class UnbalancedError(ValueError):
@@ -127,10 +128,8 @@ def balance(*, account: str, currency: str) -> Decimal:
 
 def forfeiture_posted(*, settlement: Settlement, seller_id: int, seller_share: Decimal) -> None:
     """The winner defaulted: the sale is undone and the captured deposit split between the seller and us."""
-    from marketplace.money import quantize
-
     forfeited = settlement.deposit_applied
-    to_seller = quantize(forfeited * seller_share)
+    to_seller = round_to_currency(forfeited * seller_share, settlement.currency)
     _post(
         key=f"settlement-{settlement.pk}-default",
         kind="forfeiture",

@@ -1,10 +1,12 @@
 """The one door to Stripe: the official SDK configured from settings, and Decimal <-> minor units conversion."""
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import stripe
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+from marketplace.money import quantize
 
 # ISO 4217 currencies Stripe charges in whole units (no minor unit); every other currency we accept has two.
 ZERO_DECIMAL = frozenset(
@@ -14,6 +16,11 @@ ZERO_DECIMAL = frozenset(
 
 def _exponent(currency: str) -> int:
     return 0 if currency.upper() in ZERO_DECIMAL else 2
+
+
+def round_to_currency(amount: Decimal, currency: str) -> Decimal:
+    """A computed amount (a fee) rounded half up to what the currency can pay: cents, or whole yen."""
+    return quantize(amount) if _exponent(currency) == 2 else quantize(amount.quantize(Decimal(1), ROUND_HALF_UP))
 
 
 def minor_units(amount: Decimal, currency: str) -> int:

@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from auctions import selectors as auction_selectors
-from marketplace.money import quantize
 from payments import ledger, stripe_client
 from payments.errors import PaymentError
 from payments.models import Deposit, PayoutAccount, Settlement
@@ -49,8 +48,8 @@ def settlement_open(*, auction_id: int) -> Settlement | None:
                 .first()
             ) or Decimal(0)
             hammer = result.final_price
-            premium = quantize(hammer * settings.BUYER_PREMIUM_RATE)
-            commission = quantize(hammer * settings.SELLER_COMMISSION_RATE)
+            premium = stripe_client.round_to_currency(hammer * settings.BUYER_PREMIUM_RATE, result.currency)
+            commission = stripe_client.round_to_currency(hammer * settings.SELLER_COMMISSION_RATE, result.currency)
             settlement, created = Settlement.objects.get_or_create(
                 auction_id=auction_id,
                 defaults={

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from payments.stripe_client import from_minor_units, minor_units
+from payments.stripe_client import from_minor_units, minor_units, round_to_currency
 
 
 @pytest.mark.parametrize(
@@ -48,3 +48,9 @@ def test_no_float_on_the_money_path():
         if re.search(r"\bfloat\b|FloatField|\d\.\d+e", line) and "not {type" not in line
     ]
     assert offenders == []
+
+
+def test_fees_round_to_what_the_currency_can_pay():
+    assert round_to_currency(Decimal("12345") * Decimal("0.025"), "JPY") == Decimal("309.00")  # 308.625
+    assert round_to_currency(Decimal("12345.67") * Decimal("0.025"), "CNY") == Decimal("308.64")  # 308.64175
+    assert minor_units(round_to_currency(Decimal("999") * Decimal("0.015"), "JPY"), "JPY") == 15  # 14.985
