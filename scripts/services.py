@@ -160,14 +160,36 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+LOCALSTRIPE_MAIN = """
+import pickle, sys
+from localstripe import resources, server
+path = sys.argv.pop(1)
+def load(store):
+    if path:
+        try:
+            with open(path, "rb") as file:
+                store.update(pickle.load(file))
+        except FileNotFoundError:
+            pass
+def dump(store):
+    if path:
+        with open(path + ".new", "wb") as file:
+            pickle.dump(store, file, protocol=pickle.HIGHEST_PROTOCOL)
+        __import__("os").replace(path + ".new", path)
+resources.Store.try_load_from_disk, resources.Store.dump_to_disk = load, dump
+server.start()
+"""
+
+
 def _localstripe(stack: contextlib.ExitStack, state_dir: Path, *, fresh: bool) -> dict[str, str]:
     """Start localstripe (a Stripe-compatible fake server from PyPI) on a free port; return the Stripe settings."""
     start, port, log_path = time.monotonic(), _free_port(), state_dir / "localstripe.log"
     state_dir.mkdir(parents=True, exist_ok=True)
     preexec = _die_with_parent if sys.platform == "linux" else None
-    # It keeps its objects in /tmp/localstripe.pickle: the run command keeps them across restarts (our database
-    # refers to them), the test command starts from scratch.
-    cmd = [sys.executable, "-m", "localstripe", "--port", str(port), *(["--from-scratch"] if fresh else [])]
+    # localstripe pickles every object to one shared /tmp/localstripe.pickle after each write: ours goes to the state
+    # folder instead (kept across restarts of the run command, whose database refers to it), or nowhere when fresh.
+    pickle_path = "" if fresh else str(state_dir.resolve() / "localstripe.pickle")
+    cmd = [sys.executable, "-c", LOCALSTRIPE_MAIN, pickle_path, "--port", str(port)]
     with open(log_path, "ab") as log:
         process = subprocess.Popen(cmd, cwd=state_dir, stdout=log, stderr=log, preexec_fn=preexec)
     stack.callback(process.wait)
