@@ -57,6 +57,7 @@ def test_without_a_key_localstripe_runs_for_the_commands_lifetime(tmp_path, monk
             path, body = received[0]
             assert (path, json.loads(body)["type"]) == ("/stripe/webhook/", "payment_intent.succeeded")
         assert not listening(base)  # stopped with the command
+        assert not (tmp_path / "localstripe.pickle").exists()  # a fresh one keeps nothing on disk
     finally:
         site.shutdown()
         site.server_close()
