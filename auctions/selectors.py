@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -155,9 +156,8 @@ def bid_blocker(*, user: User | AnonymousUser, auction: Auction) -> Eligibility 
         return eligibility
     if isinstance(user, User) and payment_selectors.deposit_status(user=user, auction_id=auction.pk) != "held":
         message = _("Post the deposit of %(amount)s %(currency)s to bid.")
-        return Eligibility(
-            "deposit_required", message % {"amount": auction.deposit_amount, "currency": auction.currency}
-        )
+        values = {"amount": auction.deposit_amount, "currency": auction.currency}
+        return Eligibility("deposit_required", message % values, reverse("payments:deposit", args=[auction.pk]))
     return None
 
 

@@ -628,6 +628,21 @@ def auction_cancel(*, auction: Auction, actor: User, reason: str) -> Auction:
     return locked
 
 
+def auction_settlement_recorded(*, auction_id: int, paid: bool) -> Auction:
+    """Payments report the end of a sold auction: `settled` once the winner paid, `defaulted` if they did not.
+    Idempotent; only a closed, sold auction moves."""
+    target = Auction.Status.SETTLED if paid else Auction.Status.DEFAULTED
+    with transaction.atomic():
+        locked = _locked(auction_id)
+        if locked.status == target:
+            return locked
+        if locked.status != Auction.Status.CLOSED or locked.result != Auction.Result.SOLD:
+            raise AuctionError("illegal_transition", _("Only a closed, sold auction is settled or defaulted."))
+        locked.status = target
+        locked.save(update_fields=["status"])
+    return locked
+
+
 def bid_void(*, bid: Bid, actor: User, reason: str) -> Auction:
     """Staff void a bid of a live auction (a new event; the ledger row stays). The price and leader are recomputed
     from the remaining bids, and the bidder's proxy maximum is withdrawn."""

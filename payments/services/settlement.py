@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from auctions import selectors as auction_selectors
+from auctions import services as auction_services
 from payments import ledger, stripe_client
 from payments.errors import PaymentError
 from payments.models import Deposit, PayoutAccount, Settlement
@@ -154,6 +155,7 @@ def settlement_mark_paid(*, settlement_id: int, bank_reference: str = "", actor:
         settlement.save()
         ledger.payment_received(settlement=settlement)
         portfolio_release_to_buyer(portfolio=settlement.auction.portfolio, buyer=settlement.buyer)
+        auction_services.auction_settlement_recorded(auction_id=settlement.auction_id, paid=True)
         tasks.settlement_payout.delay_on_commit(settlement.pk)  # type: ignore[attr-defined]  # celery-types lags
     if actor is not None:
         log.info("settlement %s marked paid by %s against %s", settlement.pk, actor.pk, settlement.bank_reference)
@@ -227,6 +229,7 @@ def settlement_default(*, settlement_id: int) -> Settlement:
             raise PaymentError("not_due", _("The payment deadline has not passed."))
         settlement.status = Settlement.Status.DEFAULTED
         settlement.save()
+        auction_services.auction_settlement_recorded(auction_id=settlement.auction_id, paid=False)
         for deposit in Deposit.objects.select_for_update().filter(
             auction_id=settlement.auction_id, user_id=settlement.buyer_id, status=Deposit.Status.APPLIED
         ):

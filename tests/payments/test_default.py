@@ -8,6 +8,7 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
+from auctions.models import Auction
 from payments import ledger, services, tasks
 from payments.models import Deposit, LedgerEntry, Settlement
 from portfolios.models import Portfolio
@@ -37,6 +38,7 @@ def test_an_unpaid_settlement_defaults_after_the_deadline_and_the_deposit_is_for
     tasks.settlements_default_due.delay()  # the next sweep finds nothing to do
 
     assert Settlement.objects.get().status == "defaulted"
+    assert Auction.objects.get(pk=auction.pk).status == "defaulted"  # the engine hears it
     assert Deposit.objects.get(user=bob).status == "forfeited"
     for key, total in LedgerEntry.objects.values_list("transaction").annotate(total=Sum("amount")):
         assert total == 0, key

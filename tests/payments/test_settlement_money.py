@@ -12,6 +12,7 @@ from celery.exceptions import Retry
 from django.db.models import Sum
 
 from auctions import services as auction_services
+from auctions.models import Auction
 from payments import ledger, services, tasks
 from payments.models import Deposit, LedgerEntry, PayoutAccount, Settlement
 from portfolios.models import PiiRelease
@@ -113,6 +114,7 @@ def test_staff_mark_a_bank_transfer_and_confirm_the_payout(sold, make_user, djan
     with django_capture_on_commit_callbacks(execute=True):
         services.settlement_mark_paid(settlement_id=settlement.pk, bank_reference="ICBC-2026-1123-77", actor=staff)
     assert PiiRelease.objects.get(portfolio=auction.portfolio).buyer == bob
+    assert Auction.objects.get(pk=auction.pk).status == "settled"  # the engine hears it
     paid_out = services.settlement_payout_confirm(settlement_id=settlement.pk, reference="OUT-1", actor=staff)
     assert (paid_out.status, paid_out.payout_reference, paid_out.bank_reference) == (
         "paid_out",
