@@ -5,6 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from auctions import selectors, services
@@ -173,7 +174,7 @@ def test_an_unsold_lot_is_relisted_at_most_20_percent_lower(market):
     first.refresh_from_db()
     now = timezone.now()
     data = {"starts_at": now, "ends_at": now + timedelta(hours=1), "increment": "100.00"}
-    with pytest.raises(services.ValidationError):
+    with pytest.raises(ValidationError):
         services.auction_relist(user=market.trader, auction=first, data={**data, "starting_price": "7999.99"})
     second = services.auction_relist(user=market.trader, auction=first, data={**data, "starting_price": "8000.00"})
     assert (second.round, second.previous_round, second.portfolio.status) == (2, first, "in_auction")
