@@ -198,3 +198,14 @@ def _documents_removed() -> Iterator[None]:
     """Stored documents outlive their rows' rollback: remove them, so private storage is empty for the next test."""
     yield
     shutil.rmtree(Path(settings.PRIVATE_MEDIA_ROOT) / "portfolio-documents", ignore_errors=True)
+
+
+@pytest.fixture
+def nda(db: None) -> Any:
+    """NDA version 1, which migration 0005 publishes; transactional tests flush it away, so those that need it
+    ask for it."""
+    from portfolios.models import NdaVersion
+
+    text = (Path(__file__).resolve().parents[2] / "portfolios" / "data" / "nda_v1.txt").read_text(encoding="utf-8")
+    version, _created = NdaVersion.objects.get_or_create(version=1, defaults={"text": text.strip()})
+    return version

@@ -58,7 +58,7 @@ def logged_in(browser: Browser, url: str, email: str) -> Page:
 
 
 def test_seller_wizard_then_buyer_data_room(
-    browser, live_server_url, member, seller_org, staff, make_user, artifacts, tmp_path
+    browser, live_server_url, member, seller_org, staff, make_user, artifacts, tmp_path, nda
 ):
     buyer = kyc_approved(make_user("buyer@pearl-bay.example.com"))
     rows = [loan_row(n) for n in range(60)]
