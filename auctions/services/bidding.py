@@ -117,11 +117,7 @@ def bid_place(*, user: User, auction_id: int, amount: object, request_key: str =
         auction = _prepare(user=user, auction_id=auction_id, amount=value)
         proxy = Participant.objects.filter(auction=auction, user=user).values_list("proxy_max", flat=True).first()
         _check_buyer(user=user, auction=auction, stake=max(value, proxy or value))
-        locked = _locked(auction_id)
-        locked.portfolio = auction.portfolio
-        now = timezone.now()
-        events = _open_if_due(locked, now)
-        _require_open(locked, now)
+        locked, now, events = _lock_open(auction)
         if replayed := _replay(user=user, auction_id=auction_id, request_key=request_key):
             transaction.set_rollback(True)
             return replayed
@@ -137,8 +133,7 @@ def bid_place(*, user: User, auction_id: int, amount: object, request_key: str =
                 raise _rejection(rejected, locked) from None
             bids = _record(locked, english, placed, seats, now=now, request_key=request_key, events=events)
             events += _extend_if_late(locked, now)
-        AuctionEvent.objects.bulk_create(events)
-        locked.save(update_fields=CHANGING)
+        _save(locked, events)
     return BidOutcome(auction=locked, bids=bids)
 
 
@@ -152,14 +147,11 @@ def proxy_bid_set(*, user: User, auction_id: int, max_amount: object) -> BidOutc
         if auction.is_sealed:
             raise AuctionError("proxy_not_allowed", _("Sealed-bid auctions take one bid per buyer, not a maximum."))
         _check_buyer(user=user, auction=auction, stake=value)
-        locked = _locked(auction_id)
-        locked.portfolio = auction.portfolio
-        now = timezone.now()
-        events = _open_if_due(locked, now)
-        _require_open(locked, now)
+        locked, now, events = _lock_open(auction)
         seats = _seats(locked, user)
         participant = seats[user.pk]
         if participant.proxy_max == value:
+            _save(locked, events)  # an opening this request caused still counts
             return BidOutcome(auction=locked, replayed=True)
         english = _english(locked, seats, with_ledger=True)
         try:
@@ -171,9 +163,24 @@ def proxy_bid_set(*, user: User, auction_id: int, max_amount: object) -> BidOutc
         bids = _record(locked, english, placed, seats, now=now, events=events)
         if bids:
             events += _extend_if_late(locked, now)
-        AuctionEvent.objects.bulk_create(events)
-        locked.save(update_fields=CHANGING)
+        _save(locked, events)
     return BidOutcome(auction=locked, bids=bids)
+
+
+def _lock_open(auction: Auction) -> tuple[Auction, datetime, list[AuctionEvent]]:
+    """Take the auction's row lock, open it if its start has come, and refuse unless the server clock says it is
+    open; returns the locked row, the moment, and the events so far (an opening)."""
+    locked = _locked(auction.pk)
+    locked.portfolio = auction.portfolio
+    now = timezone.now()
+    events = _open_if_due(locked, now)
+    _require_open(locked, now)
+    return locked, now, events
+
+
+def _save(auction: Auction, events: list[AuctionEvent]) -> None:
+    AuctionEvent.objects.bulk_create(events)
+    auction.save(update_fields=CHANGING)
 
 
 def _rejection(rejected: rules.RejectedError, auction: Auction) -> AuctionError:
