@@ -9,7 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,11 +24,6 @@ from marketplace.money import text
 FILTERS = ["status", "format", "ending_before"]
 MAX_BID_BODY = 4096
 IDEMPOTENCY_KEY_LENGTH = 64
-
-
-class ReadOpenly(BasePermission):
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return request.method in ("GET", "HEAD", "OPTIONS") or bool(request.user and request.user.is_authenticated)
 
 
 def _viewer(request: Request) -> User | None:
@@ -63,7 +58,7 @@ def bid_json(bid: Bid) -> dict[str, Any]:
 
 
 class AuctionListView(APIView):
-    permission_classes = [ReadOpenly]
+    permission_classes = [IsAuthenticatedOrReadOnly]  # the services check who may write
 
     @extend_schema(
         operation_id="v1_auctions_list",
@@ -90,7 +85,7 @@ class AuctionListView(APIView):
 
 
 class AuctionDetailView(APIView):
-    permission_classes = [ReadOpenly]
+    permission_classes = [IsAuthenticatedOrReadOnly]  # the services check who may write
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, pk: int) -> Response:
@@ -99,7 +94,7 @@ class AuctionDetailView(APIView):
 
 
 class BidListView(APIView):
-    permission_classes = [ReadOpenly]
+    permission_classes = [IsAuthenticatedOrReadOnly]  # the services check who may write
 
     @extend_schema(
         parameters=[OpenApiParameter("since_seq", int, required=False), OpenApiParameter("limit", int, required=False)],
@@ -154,7 +149,7 @@ class ProxyBidView(APIView):
 
 
 class EventListView(APIView):
-    permission_classes = [ReadOpenly]
+    permission_classes = [IsAuthenticatedOrReadOnly]  # the services check who may write
 
     @extend_schema(parameters=[OpenApiParameter("since_seq", int, required=False)], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, pk: int) -> Response:

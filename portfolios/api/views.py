@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -40,19 +40,12 @@ FACE_FILTERS = [
 ]
 
 
-class ReadOpenly(BasePermission):
-    """Anyone may read public listings; writing needs a signed-in user (the services check the rest)."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return request.method in ("GET", "HEAD", "OPTIONS") or bool(request.user and request.user.is_authenticated)
-
-
 @extend_schema_view(
     get=extend_schema(parameters=[*(OpenApiParameter(name, str, required=False) for name in FILTERS), *FACE_FILTERS])
 )
 class PortfolioListView(generics.ListCreateAPIView[Portfolio]):
     serializer_class = PortfolioSerializer
-    permission_classes = [ReadOpenly]
+    permission_classes = [IsAuthenticatedOrReadOnly]  # the services check who may write
 
     def get_queryset(self) -> QuerySet[Portfolio]:
         bounds = PortfolioFilterSerializer(data=self.request.query_params)
@@ -80,7 +73,7 @@ def _only_seller_of(user: User) -> Organization:
 
 class PortfolioDetailView(generics.RetrieveUpdateAPIView[Portfolio]):
     serializer_class = PortfolioDetailSerializer
-    permission_classes = [ReadOpenly]
+    permission_classes = [IsAuthenticatedOrReadOnly]  # the services check who may write
     http_method_names = ["get", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Portfolio]:
