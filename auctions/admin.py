@@ -7,7 +7,7 @@ from django.http import HttpRequest
 
 from auctions import services
 from auctions.models import Auction, AuctionEvent, Bid, Participant
-from marketplace.admin_actions import action_with_reason
+from marketplace.admin_actions import ServiceOnlyAdmin, action_with_reason
 
 
 class ReadOnlyInline(admin.TabularInline[Any, Auction]):
@@ -33,7 +33,7 @@ class EventInline(ReadOnlyInline):
 
 
 @admin.register(Auction)
-class AuctionAdmin(admin.ModelAdmin[Auction]):
+class AuctionAdmin(ServiceOnlyAdmin):
     list_display = ["__str__", "format", "status", "result", "current_price", "bid_count", "closes_at", "currency"]
     list_filter = ["status", "format", "result"]
     search_fields = ["portfolio__title", "portfolio__seller__name"]
@@ -46,18 +46,9 @@ class AuctionAdmin(admin.ModelAdmin[Auction]):
         )
     ]
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [field.name for field in Auction._meta.fields]  # every change goes through a service
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # sellers set auctions up (page or API); staff moderate
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(Bid)
-class BidAdmin(admin.ModelAdmin[Bid]):
+class BidAdmin(ServiceOnlyAdmin):
     """The ledger: append-only. Voiding adds a record and an event; the row stays."""
 
     list_display = ["auction", "seq", "participant", "bidder", "amount", "kind", "placed_at", "voided"]
@@ -74,12 +65,3 @@ class BidAdmin(admin.ModelAdmin[Bid]):
     @admin.display(boolean=True)
     def voided(self, bid: Bid) -> bool:
         return hasattr(bid, "void")
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [field.name for field in Bid._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

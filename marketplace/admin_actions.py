@@ -1,10 +1,12 @@
-"""Admin actions that need a written reason: an intermediate page asks for it, then a service acts."""
+"""Admin building blocks: models that change only through services (read-only forms, no add or delete), and
+actions that need a written reason (an intermediate page asks for it, then a service acts)."""
 
 from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -49,3 +51,24 @@ def action_with_reason(
     action.allowed_permissions = ("change",)  # type: ignore[attr-defined]  # view-only staff may not decide
     action.__name__ = description.lower().replace(" ", "_").replace("-", "_")
     return action
+
+
+class ServiceOnlyAdmin(admin.ModelAdmin[Any]):
+    """Every field read-only, no add or delete: rows change through services (admin actions), never by editing."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        model: type[models.Model] = self.model
+        return [field.name for field in model._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyAdmin(ServiceOnlyAdmin):
+    """Records staff only look at (logs, imports, money events)."""
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,34 +1,11 @@
 """Admin for money: deposits, settlements (staff mark bank transfers received and confirm payouts, each with its
 reference), sellers' connected accounts, and the Stripe events as received. Money moves only through services."""
 
-from typing import Any
-
 from django.contrib import admin
-from django.db import models
-from django.http import HttpRequest
 
-from marketplace.admin_actions import action_with_reason
+from marketplace.admin_actions import ReadOnlyAdmin, ServiceOnlyAdmin, action_with_reason
 from payments import services
 from payments.models import Deposit, LedgerEntry, PayoutAccount, ReconciliationIssue, Settlement, WebhookEvent
-
-
-class ServiceOnlyAdmin(admin.ModelAdmin[Any]):
-    """Every field read-only: rows change through services (admin actions), never by editing."""
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        model: type[models.Model] = self.model
-        return [field.name for field in model._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class ReadOnlyAdmin(ServiceOnlyAdmin):
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Deposit)

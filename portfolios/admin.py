@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.db.models import Case, Value, When
 from django.http import HttpRequest
 
-from marketplace.admin_actions import action_with_reason
+from marketplace.admin_actions import ReadOnlyAdmin, ServiceOnlyAdmin, action_with_reason
 from portfolios import services
 from portfolios.models import (
     DataRoomAccess,
@@ -32,7 +32,9 @@ class PortfolioEventInline(admin.TabularInline[PortfolioEvent, Portfolio]):
 
 
 @admin.register(Portfolio)
-class PortfolioAdmin(admin.ModelAdmin[Portfolio]):
+class PortfolioAdmin(ServiceOnlyAdmin):
+    """Listing content is the seller's: staff decide through the actions; listings are withdrawn, never deleted."""
+
     list_display = ["title", "seller", "debt_type", "audience", "status", "currency", "cutoff_date", "updated_at"]
     list_filter = ["status", "debt_type", "audience", "seller"]
     search_fields = ["title", "description", "seller__name"]
@@ -54,28 +56,6 @@ class PortfolioAdmin(admin.ModelAdmin[Portfolio]):
     def get_ordering(self, request: HttpRequest) -> list[Any]:
         submitted_first = Case(When(status=Portfolio.Status.SUBMITTED, then=Value(0)), default=Value(1))
         return [submitted_first.asc(), "-updated_at"]
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [field.name for field in Portfolio._meta.fields]  # content is the seller's; staff decide through actions
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # sellers create listings; staff moderate them
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # withdrawn, never deleted
-
-
-class ReadOnlyAdmin(admin.ModelAdmin[Any]):
-    """Rows written by imports only: staff look, nobody edits here."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Loan)
