@@ -117,6 +117,12 @@ def bid_list(*, auction: Auction) -> QuerySet[Bid]:
     return auction.bids.select_related("participant", "void").order_by("seq")
 
 
+def price_points(*, auction: Auction, limit: int) -> list[dict[str, Any]]:
+    """The latest standing (not voided) bids, oldest first, for the room's price chart."""
+    rows = auction.bids.filter(void__isnull=True).order_by("-seq").values_list("seq", "amount", "placed_at")[:limit]
+    return [{"seq": seq, "amount": text(amount), "at": iso(at)} for seq, amount, at in reversed(rows)]
+
+
 def event_list(*, auction: Auction, since_seq: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
     """Event payloads after `since_seq`, in order, as they were broadcast."""
     events = AuctionEvent.objects.filter(auction=auction, seq__gt=since_seq).order_by("seq")[:limit]

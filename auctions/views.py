@@ -17,6 +17,9 @@ from auctions import notifications, selectors, services
 from auctions.forms import AuctionSetupForm
 from auctions.models import Auction
 from portfolios.models import Portfolio
+from portfolios.static_vendor import CHART_JS, vendor_url
+
+PRICE_POINTS = 500  # the chart shows the latest bids; the ledger API has them all
 
 
 def auction_list(request: HttpRequest) -> HttpResponse:
@@ -35,9 +38,14 @@ def _auction(pk: int) -> Auction:
 
 def auction_room(request: HttpRequest, pk: int) -> HttpResponse:
     auction = _auction(pk)
+    snapshot = selectors.snapshot(auction=auction, user=cast(User, request.user))
     context = {
         "auction": auction,
-        "snapshot": selectors.snapshot(auction=auction, user=cast(User, request.user)),
+        "snapshot": snapshot,
+        "price_points": None
+        if snapshot["bid_count"] is None
+        else selectors.price_points(auction=auction, limit=PRICE_POINTS),
+        "chart_js": vendor_url(CHART_JS),
         "blocker": selectors.bid_blocker(user=request.user, auction=auction),
         "bids": selectors.bid_list(auction=auction).order_by("-seq")[:20],
         "request_id": uuid.uuid4(),

@@ -100,3 +100,22 @@ def test_the_seller_schedules_an_auction_from_a_page_and_errors_land_on_fields(c
     other = market.portfolio()
     refused = client.post(f"/auctions/new/{other.pk}/", {**form, "reserve_price": ""})
     assert "owners and traders" in refused.content.decode()
+
+
+def test_the_price_chart_starts_from_the_standing_bids_and_hides_while_sealed(client, market, django_user_model):
+    from auctions import services
+
+    auction = market.auction()
+    alice, bob = market.buyer("alice", deposit_on=auction), market.buyer("bob", deposit_on=auction)
+    services.bid_place(user=alice, auction_id=auction.pk, amount="10000.00")
+    services.bid_place(user=bob, auction_id=auction.pk, amount="10100.00")
+    staff = django_user_model.objects.create_user(email="staff@example.com", password="x", is_staff=True)
+    services.bid_void(bid=Bid.objects.get(bidder=bob), actor=staff, reason="shill bidding")
+    page = client.get(f"/auctions/{auction.pk}/")
+    points = page.context["price_points"]
+    assert [point["amount"] for point in points] == ["10000.00"]
+    assert 'id="price-points"' in page.content.decode() and 'id="price-chart"' in page.content.decode()
+
+    sealed = market.auction(market.portfolio(), format="sealed")
+    html = client.get(f"/auctions/{sealed.pk}/").content.decode()
+    assert 'id="price-chart"' not in html and 'id="price-points"' not in html

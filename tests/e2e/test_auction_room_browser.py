@@ -1,5 +1,5 @@
-"""Two buyers bid against each other in Chromium: each sees the other's bid, the outbid notice, the soft-close
-extension and the result live, without reloading."""
+"""Two buyers bid against each other in Chromium, over the socket: each sees the other's bid, the outbid notice, the
+soft-close extension, the price chart growing and the result live, without reloading."""
 
 from datetime import timedelta
 
@@ -44,18 +44,28 @@ def test_two_buyers_bid_live_and_see_the_close(browser: Browser, live_server_url
     bob_page.goto(room)
     first_close = bob_page.locator("#closes-at").get_attribute("datetime")
 
+    for page in (alice_page, bob_page):
+        expect(page.locator("#watchers")).to_have_text("2")
     alice_page.get_by_role("button", name="Place bid").click()
-    expect(alice_page.locator(".messages")).to_contain_text("you are leading")
+    expect(alice_page.locator("#bid-result")).to_have_text("Your bid is in.")
+    expect(alice_page.locator("#your-status")).to_have_text("Bidder 1 · You are leading")
     expect(bob_page.locator("#current-price")).to_have_text("10000.00 CNY")  # live, no reload
     expect(bob_page.locator("#ledger")).to_contain_text("Bidder 1")
     expect(bob_page.locator("#amount")).to_have_value("10100.00")
     expect(bob_page.locator("#closes-at")).not_to_have_attribute("datetime", first_close or "")  # extended
 
     bob_page.get_by_role("button", name="Place bid").click()
-    expect(bob_page.locator(".messages")).to_contain_text("you are leading")
+    expect(bob_page.locator("#your-status")).to_have_text("Bidder 2 · You are leading")
     expect(alice_page.locator("#live-status")).to_contain_text("outbid")
+    expect(alice_page.locator("#your-status")).to_have_text("Bidder 1 · You are outbid")
     expect(alice_page.locator("#current-price")).to_have_text("10100.00 CNY")
     expect(alice_page.locator("#leader")).to_have_text("Bidder 2")
+    chart_points = "() => Chart.getChart('price-chart').data.datasets[0].data"
+    assert alice_page.evaluate(chart_points) == [10000, 10100]  # the chart grew with each live bid
+    bob_page.fill("#amount", "10150.00")  # below the next minimum: the socket answers, nothing reloads
+    bob_page.get_by_role("button", name="Place bid").click()
+    expect(bob_page.locator("#bid-result")).to_contain_text("at least")
+    expect(bob_page.locator("#amount")).to_have_value("10200.00")
     alice_page.screenshot(path=str(artifacts / "auction-room-outbid.png"), full_page=True)
 
     for page in (alice_page, bob_page):  # the worker closes it at the extended end
