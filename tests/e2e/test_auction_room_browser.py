@@ -1,6 +1,7 @@
 """Two buyers bid against each other in Chromium, over the socket: each sees the other's bid, the outbid notice, the
 soft-close extension, the price chart growing and the result live, without reloading."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -72,3 +73,28 @@ def test_two_buyers_bid_live_and_see_the_close(browser: Browser, live_server_url
         expect(page.locator("#status")).to_contain_text("Closed: sold", timeout=45_000)
         expect(page.locator("#bid-button")).to_be_disabled()
     bob_page.screenshot(path=str(artifacts / "auction-room-closed.png"), full_page=True)
+
+
+def test_my_auctions_follow_prices_and_results_live(browser: Browser, live_server_url, market, artifacts):
+    from auctions import notifications, services
+
+    alice, bob = market.buyer("alice"), market.buyer("bob")
+    now = timezone.now()
+    auction = market.auction(starts_at=now, ends_at=now + timedelta(seconds=8), soft_close_window=timedelta(0))
+    market.deposit(alice, auction)
+    market.deposit(bob, auction)
+    services.bid_place(user=alice, auction_id=auction.pk, amount="10000.00")
+    notifications.watch_set(user=alice, auction=auction, notify_ending_soon=False)
+    connections.close_all()
+    page = logged_in(browser, live_server_url, "alice@buyers.example.com")
+    page.goto(f"{live_server_url}/auctions/mine/")
+    row = page.locator(f'tr[data-auction="{auction.pk}"]')
+    expect(row.locator(".leading")).to_have_text("you")
+
+    services.bid_place(user=bob, auction_id=auction.pk, amount="10500.00")
+    expect(row.locator(".price")).to_have_text("10500.00 CNY")  # live, no reload
+    expect(row.locator(".leading")).to_have_text("—")
+    time.sleep(max(0.0, (auction.closes_at - timezone.now()).total_seconds()) + 0.1)
+    assert services.auction_close(auction_id=auction.pk)
+    expect(row.locator(".status")).to_contain_text("Closed: sold")
+    page.screenshot(path=str(artifacts / "my-auctions-closed.png"), full_page=True)
