@@ -1,11 +1,17 @@
-"""Admin for auctions: read-only ledgers and event streams; staff cancel auctions and void bids with a reason."""
+"""Admin for auctions: staff schedule auctions through the setup service; read-only ledgers and event streams;
+staff cancel auctions and void bids with a reason."""
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 
+from accounts.models import User
 from auctions import services
+from auctions.forms import StaffAuctionSetupForm
 from auctions.models import Auction, AuctionEvent, Bid, Participant
 from marketplace.admin_actions import ServiceOnlyAdmin, action_with_reason
 
@@ -45,6 +51,28 @@ class AuctionAdmin(ServiceOnlyAdmin):
             act=lambda auction, staff, reason: services.auction_cancel(auction=auction, actor=staff, reason=reason),
         )
     ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("auctions.add_auction")
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+        """Not a model form: the setup service validates and creates, as for sellers."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = StaffAuctionSetupForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            auction = form.schedule(user=cast(User, request.user), portfolio=form.cleaned_data["portfolio"])
+            if auction is not None:
+                self.log_addition(request, auction, "Scheduled through the auction setup service")
+                self.message_user(request, f"{auction} is scheduled.")
+                return redirect("admin:auctions_auction_change", auction.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Schedule an auction",
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/auctions/auction/schedule.html", context)
 
 
 @admin.register(Bid)

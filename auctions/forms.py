@@ -1,12 +1,17 @@
-"""The seller's auction setup form (the service validates; this only shapes the input)."""
+"""The auction setup forms, for sellers and for staff in admin (the service validates; these shape the input and
+put the service's errors on their fields)."""
 
 from datetime import timedelta
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
+from auctions import services
 from auctions.models import Auction
+from portfolios.models import Portfolio
 
 MONEY = {"inputmode": "decimal", "autocomplete": "off"}
 
@@ -38,6 +43,28 @@ class AuctionSetupForm(forms.Form):
     )
 
     def to_service(self) -> dict[str, Any]:
-        data = {k: v for k, v in self.cleaned_data.items() if v not in ("", None) and k != "soft_close_minutes"}
+        names = set(AuctionSetupForm.base_fields) - {"soft_close_minutes"}
+        data = {k: v for k, v in self.cleaned_data.items() if v not in ("", None) and k in names}
         minutes = timedelta(minutes=self.cleaned_data["soft_close_minutes"])
         return {**data, "soft_close_window": minutes, "soft_close_extension": minutes}
+
+    def schedule(self, *, user: User, portfolio: Portfolio) -> Auction | None:
+        """The auction, or None with the service's objections on the form's fields."""
+        try:
+            return services.auction_create(user=user, portfolio=portfolio, data=self.to_service())
+        except ValidationError as error:
+            for field, problems in error.message_dict.items():
+                self.add_error(field if field in self.fields else None, problems)
+        except services.AuctionError as error:
+            self.add_error(None, error.message)
+        return None
+
+
+class StaffAuctionSetupForm(AuctionSetupForm):
+    """Staff schedule an auction for any approved portfolio (admin), through the same service as sellers."""
+
+    portfolio = forms.ModelChoiceField(
+        label=_("Portfolio"),
+        queryset=Portfolio.objects.filter(status=Portfolio.Status.APPROVED).select_related("seller"),
+    )
+    field_order = ["portfolio"]

@@ -5,7 +5,6 @@ from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -100,16 +99,8 @@ def auction_setup(request: HttpRequest, portfolio_id: int) -> HttpResponse:
     portfolio = get_object_or_404(Portfolio, pk=portfolio_id)
     form = AuctionSetupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            auction = services.auction_create(
-                user=cast(User, request.user), portfolio=portfolio, data=form.to_service()
-            )
-        except ValidationError as error:
-            for field, problems in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, problems)
-        except services.AuctionError as error:
-            form.add_error(None, error.message)
-        else:
+        auction = form.schedule(user=cast(User, request.user), portfolio=portfolio)
+        if auction is not None:
             messages.success(request, _("The auction is scheduled."))
             return redirect("auctions:room", pk=auction.pk)
     return render(request, "auctions/setup.html", {"form": form, "portfolio": portfolio})

@@ -28,8 +28,9 @@ MAX_ROUND_DISCOUNT = Decimal("0.20")  # a new round starts at most this much low
 
 
 def auction_create(*, user: User, portfolio: Portfolio, data: dict[str, Any]) -> Auction:
-    """The seller's owners and traders put an approved (or unsold, for a new round) portfolio up for auction."""
-    if not account_selectors.organizations_acted_for(user=user).filter(pk=portfolio.seller_id).exists():
+    """The seller's owners and traders, or staff allowed to add auctions, put an approved portfolio up for auction."""
+    staff = user.is_staff and user.has_perm("auctions.add_auction")
+    if not staff and not account_selectors.organizations_acted_for(user=user).filter(pk=portfolio.seller_id).exists():
         raise AuctionError(
             "not_seller_member", _("Only the seller's owners and traders can auction it."), http_status=403
         )

@@ -198,3 +198,44 @@ def test_staff_cancel_and_void_in_admin_with_a_reason(client, market, lot, alice
     assert (lot.status, lot.cancel_reason) == ("cancelled", "tape was wrong")
     page = client.get(f"/admin/auctions/auction/{lot.pk}/change/")
     assert page.status_code == 200 and b"cancelled" in page.content
+
+
+def test_staff_schedule_an_auction_in_admin_through_the_setup_service(client, market, make_user):
+    from django.contrib.auth.models import Permission
+
+    portfolio = market.portfolio(title="Admin-scheduled loans")
+    viewer = make_user("viewer@example.com", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_auction"))
+    client.force_login(viewer)
+    assert client.get("/admin/auctions/auction/add/").status_code == 403  # may look, may not schedule
+
+    staff = make_user("staff@example.com", is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    form = client.get("/admin/auctions/auction/add/").content.decode()
+    assert "Admin-scheduled loans" in form and 'name="starting_price"' in form
+    now = timezone.now()
+    data = {
+        "portfolio": portfolio.pk,
+        "format": "english",
+        "starts_at": (now + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
+        "ends_at": now.strftime("%Y-%m-%d %H:%M"),  # before the start: the service's objections land on the fields
+        "starting_price": "50000.00",
+        "reserve_price": "40000.00",
+        "soft_close_minutes": 5,
+    }
+    refused = client.post("/admin/auctions/auction/add/", data).content.decode()
+    assert "The auction must end after it starts." in refused and "reserve cannot be below" in refused
+    assert not Auction.objects.exists()
+    data |= {"ends_at": (now + timedelta(days=2)).strftime("%Y-%m-%d %H:%M"), "reserve_price": "60000.00"}
+    done = client.post("/admin/auctions/auction/add/", data)
+    auction = Auction.objects.get()
+    assert done.status_code == 302 and done["Location"] == f"/admin/auctions/auction/{auction.pk}/change/"
+    assert (auction.portfolio, auction.starting_price, auction.deposit_amount) == (
+        portfolio,
+        Decimal("50000.00"),
+        Decimal("5000.00"),
+    )
+    portfolio.refresh_from_db()
+    assert portfolio.status == "in_auction"
+    again = client.post("/admin/auctions/auction/add/", data).content.decode()
+    assert "Select a valid choice" in again  # no longer an approved portfolio
