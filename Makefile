@@ -52,6 +52,7 @@ bench: $(VENV)/.dev-deps
 	DEBUG=false $(BIN)/python scripts/services.py --prefer-local -- $(BIN)/python scripts/bench_asgi.py
 	$(BIN)/python scripts/services.py --prefer-local -- $(BIN)/python scripts/bench_auctions.py
 	DEBUG=false $(BIN)/python scripts/services.py --prefer-local -- $(BIN)/python scripts/bench_loan_tape.py
+	DEBUG=false $(BIN)/python scripts/services.py --prefer-local -- $(BIN)/python scripts/bench_fanout.py
 
 clean:
 	rm -rf $(VENV) .state .pytest_cache .mypy_cache .ruff_cache test-artifacts node_modules $(VENDOR)
