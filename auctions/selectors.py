@@ -211,3 +211,16 @@ def auctions_of(*, user: User) -> QuerySet[Auction]:
 
 def unread_notifications(*, user: User) -> int:
     return user.notifications.filter(read_at__isnull=True).count()
+
+
+def runner_up(*, auction_id: int, exclude_user_id: int) -> tuple[int, Decimal] | None:
+    """The highest bidder other than `exclude_user_id` (the defaulted winner) and their own highest non-voided bid
+    in the ledger (a sealed auction's ledger holds the revealed sealed bids); equal amounts: the earlier bid."""
+    best = (
+        Bid.objects.filter(auction_id=auction_id, void__isnull=True)
+        .exclude(bidder_id=exclude_user_id)
+        .order_by("-amount", "placed_at", "seq")
+        .values_list("bidder_id", "amount")
+        .first()
+    )
+    return None if best is None else (best[0], best[1])

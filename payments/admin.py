@@ -1,18 +1,37 @@
-"""Admin for money: deposits, settlements (staff mark bank transfers received and confirm payouts, each with its
-reference), sellers' connected accounts, and the Stripe events as received. Money moves only through services."""
+"""Admin for money: deposits and settlements (staff mark bank transfers received, confirm payouts and forfeiture
+payouts, each with its reference, and refund card payments with a reason), runner-up offers, refunds, sellers'
+connected accounts, the Stripe events as received, and reconciliation differences to resolve with a note. Money
+moves only through services."""
 
 from django.contrib import admin
 
 from marketplace.admin_actions import ReadOnlyAdmin, ServiceOnlyAdmin, action_with_reason
-from payments import services
-from payments.models import Deposit, LedgerEntry, PayoutAccount, ReconciliationIssue, Settlement, WebhookEvent
+from payments import reconcile, services
+from payments.models import (
+    Deposit,
+    LedgerEntry,
+    PayoutAccount,
+    ReconciliationIssue,
+    Refund,
+    RunnerUpOffer,
+    Settlement,
+    WebhookEvent,
+)
 
 
 @admin.register(Deposit)
-class DepositAdmin(ReadOnlyAdmin):
+class DepositAdmin(ServiceOnlyAdmin):
     list_display = ["auction", "user", "amount", "currency", "status", "payment_intent", "held_at", "updated_at"]
     list_filter = ["status"]
     search_fields = ["user__email", "payment_intent"]
+    actions = [
+        action_with_reason(
+            description="Refund the captured deposit (reason)",
+            act=lambda deposit, staff, reason: services.payment_refund(
+                deposit_id=deposit.pk, actor=staff, reason=reason
+            ),
+        ),
+    ]
 
 
 @admin.register(Settlement)
@@ -33,7 +52,32 @@ class SettlementAdmin(ServiceOnlyAdmin):
                 settlement_id=settlement.pk, reference=reference, actor=staff
             ),
         ),
+        action_with_reason(
+            description="Confirm forfeiture payout sent by bank (reference)",
+            act=lambda settlement, staff, reference: services.settlement_forfeit_payout_confirm(
+                settlement_id=settlement.pk, reference=reference, actor=staff
+            ),
+        ),
+        action_with_reason(
+            description="Refund the card payment (reason)",
+            act=lambda settlement, staff, reason: services.payment_refund(
+                settlement_id=settlement.pk, actor=staff, reason=reason
+            ),
+        ),
     ]
+
+
+@admin.register(RunnerUpOffer)
+class RunnerUpOfferAdmin(ReadOnlyAdmin):
+    list_display = ["auction", "buyer", "amount", "currency", "status", "expires_at", "decided_at"]
+    list_filter = ["status"]
+    search_fields = ["buyer__email"]
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = ["buyer", "amount", "currency", "settlement", "deposit", "stripe_refund", "actor", "refunded_at"]
+    search_fields = ["buyer__email", "stripe_refund", "payment_intent"]
 
 
 @admin.register(PayoutAccount)
@@ -57,7 +101,15 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ReconciliationIssue)
-class ReconciliationIssueAdmin(ReadOnlyAdmin):
-    list_display = ["subject", "message", "found_at", "resolved_at"]
+class ReconciliationIssueAdmin(ServiceOnlyAdmin):
+    list_display = ["subject", "message", "found_at", "resolved_at", "resolved_by", "resolution"]
     list_filter = ["resolved_at"]
     search_fields = ["subject"]
+    actions = [
+        action_with_reason(
+            description="Mark resolved (note)",
+            act=lambda issue, staff, note: reconcile.reconciliation_issue_resolve(
+                issue_id=issue.pk, actor=staff, note=note
+            ),
+        ),
+    ]

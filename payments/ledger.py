@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Sum
 
-from payments.models import Deposit, LedgerEntry, Settlement
+from payments.models import Deposit, LedgerEntry, Refund, Settlement
 from payments.stripe_client import round_to_currency
 
 
@@ -126,10 +126,15 @@ def balance(*, account: str, currency: str) -> Decimal:
     return total or Decimal(0)
 
 
+def forfeiture_split(*, settlement: Settlement, seller_share: Decimal) -> Decimal:
+    """The seller's part of a defaulted settlement's forfeited deposit (nothing when no deposit was applied)."""
+    return round_to_currency(settlement.deposit_applied * seller_share, settlement.currency)
+
+
 def forfeiture_posted(*, settlement: Settlement, seller_id: int, seller_share: Decimal) -> None:
     """The winner defaulted: the sale is undone and the captured deposit split between the seller and us."""
     forfeited = settlement.deposit_applied
-    to_seller = round_to_currency(forfeited * seller_share, settlement.currency)
+    to_seller = forfeiture_split(settlement=settlement, seller_share=seller_share)
     _post(
         key=f"settlement-{settlement.pk}-default",
         kind="forfeiture",
@@ -143,4 +148,27 @@ def forfeiture_posted(*, settlement: Settlement, seller_id: int, seller_share: D
             ("revenue:commission", settlement.seller_commission),
             ("revenue:forfeiture", -(forfeited - to_seller)),
         ],
+    )
+
+
+def forfeiture_paid_out(*, settlement: Settlement, seller_id: int) -> None:
+    """The seller's share of a forfeited deposit left us (Connect transfer or bank transfer)."""
+    _post(
+        key=f"settlement-{settlement.pk}-forfeit-payout",
+        kind="payout",
+        currency=settlement.currency,
+        settlement=settlement,
+        legs=[(f"seller:{seller_id}", settlement.forfeit_seller_amount), ("cash", -settlement.forfeit_seller_amount)],
+    )
+
+
+def refund_posted(*, refund: Refund) -> None:
+    """Staff gave a captured payment or deposit back: the money leaves, the buyer owes it again (or is owed less)."""
+    _post(
+        key=f"refund-{refund.pk}",
+        kind="refund",
+        currency=refund.currency,
+        settlement=refund.settlement,
+        deposit=refund.deposit,
+        legs=[(f"buyer:{refund.buyer_id}", refund.amount), ("cash", -refund.amount)],
     )

@@ -1,4 +1,4 @@
-"""Deposits held against bids and settlements owed by winners (the Stripe flows build on these)."""
+"""Deposits held against bids, settlements owed by winners, runner-up offers after a default, staff refunds."""
 
 from django.db import models
 from django.db.models import Q
@@ -66,7 +66,8 @@ class Settlement(models.Model):
 
     UNPAID = (Status.AWAITING_PAYMENT,)
 
-    auction = models.OneToOneField(Auction, on_delete=models.PROTECT, related_name="settlement")
+    # The winner's, and after their default at most one more (the runner-up's): one that has not defaulted at a time.
+    auction = models.ForeignKey(Auction, on_delete=models.PROTECT, related_name="settlements")
     buyer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="settlements")
     currency = models.CharField(_("currency"), max_length=3)
     hammer_price = MoneyField(_("hammer price"))
@@ -86,14 +87,92 @@ class Settlement(models.Model):
     payout_transfer = models.CharField(_("Stripe transfer"), max_length=64, blank=True)
     payout_reference = models.CharField(_("payout bank reference"), max_length=100, blank=True)
     paid_out_at = models.DateTimeField(_("paid out at"), null=True, blank=True)
+    forfeit_seller_amount = MoneyField(
+        _("seller's share of the forfeited deposit"), default=0, help_text=_("Owed to the seller after a default.")
+    )
+    forfeit_payout_transfer = models.CharField(_("forfeiture Stripe transfer"), max_length=64, blank=True)
+    forfeit_payout_reference = models.CharField(_("forfeiture payout bank reference"), max_length=100, blank=True)
+    forfeit_paid_out_at = models.DateTimeField(_("forfeiture share paid out at"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         verbose_name = _("settlement")
         verbose_name_plural = _("settlements")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["auction"], condition=~Q(status="defaulted"), name="settlement_one_undefaulted_per_auction"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.auction_id}: {self.balance_due} {self.currency} ({self.status})"
+
+
+class RunnerUpOffer(models.Model):
+    """After the winner defaults, the next-highest bidder may buy the lot at their own last bid for a limited time.
+    One offer per auction, ever: if it is declined, lapses or its settlement defaults too, the lot goes back."""
+
+    class Status(models.TextChoices):
+        OFFERED = "offered", _("Offered")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        EXPIRED = "expired", _("Expired")
+
+    auction = models.ForeignKey(Auction, on_delete=models.PROTECT, related_name="runner_up_offers")
+    defaulted = models.OneToOneField(
+        Settlement, on_delete=models.PROTECT, related_name="+", help_text=_("The winner's settlement that defaulted.")
+    )
+    buyer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="runner_up_offers")
+    amount = MoneyField(_("amount"), help_text=_("The buyer's own last bid: the hammer price if they accept."))
+    currency = models.CharField(_("currency"), max_length=3)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OFFERED)
+    expires_at = models.DateTimeField(_("expires"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    settlement = models.OneToOneField(
+        Settlement, on_delete=models.PROTECT, null=True, blank=True, related_name="runner_up_offer"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("runner-up offer")
+        verbose_name_plural = _("runner-up offers")
+        # Stronger than "one open offer per auction": a second default returns the lot rather than offering again.
+        constraints = [models.UniqueConstraint(fields=["auction"], name="offer_once_per_auction")]
+
+    def __str__(self) -> str:
+        return f"{self.auction_id}: {self.amount} {self.currency} to {self.buyer_id} ({self.status})"
+
+
+class Refund(models.Model):
+    """Staff give back a captured payment (a settlement's balance) or a captured deposit, once, with a reason."""
+
+    settlement = models.OneToOneField(
+        Settlement, on_delete=models.PROTECT, null=True, blank=True, related_name="refund"
+    )
+    deposit = models.OneToOneField(Deposit, on_delete=models.PROTECT, null=True, blank=True, related_name="refund")
+    buyer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="refunds")
+    amount = MoneyField(_("amount"))
+    currency = models.CharField(_("currency"), max_length=3)
+    payment_intent = models.CharField(_("refunded PaymentIntent"), max_length=64)
+    reason = models.TextField(_("reason"))
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    stripe_refund = models.CharField(_("Stripe refund"), max_length=64, blank=True)
+    refunded_at = models.DateTimeField(_("refunded at"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(settlement__isnull=False, deposit__isnull=True)
+                | Q(settlement__isnull=True, deposit__isnull=False),
+                name="refund_of_one_thing",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} to {self.buyer_id} ({self.stripe_refund or 'pending'})"
 
 
 class PayoutAccount(models.Model):
@@ -158,6 +237,8 @@ class ReconciliationIssue(models.Model):
     message = models.CharField(_("difference"), max_length=300)
     found_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    resolution = models.TextField(_("resolution note"), blank=True)
 
     class Meta:
         verbose_name = _("reconciliation issue")

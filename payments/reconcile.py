@@ -1,12 +1,17 @@
-"""Reconciliation: compare our deposits, settlements and ledger with Stripe's objects; flag every difference."""
+"""Reconciliation: compare our deposits, settlements and ledger with Stripe's objects; flag every difference for
+staff, who resolve each with a note."""
 
 from collections.abc import Iterator
 from datetime import timedelta
 
+from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from accounts.models import User
 from payments import stripe_client
+from payments.errors import PaymentError
 from payments.models import Deposit, LedgerEntry, ReconciliationIssue, Settlement
 
 # What Stripe must say about a deposit's PaymentIntent, by our status (once Stripe confirmed our last step).
@@ -52,3 +57,16 @@ def ledger_reconcile() -> int:
         found += 1
         ReconciliationIssue.objects.get_or_create(subject=subject, message=message[:300], resolved_at=None)
     return found
+
+
+def reconciliation_issue_resolve(*, issue_id: int, actor: User, note: str) -> ReconciliationIssue:
+    """Staff close a difference with what they found or did (who and when are kept). Resolving again keeps the first
+    resolution; the same difference found again later opens a new issue."""
+    if not note.strip():
+        raise PaymentError("note_required", _("Say how the difference was resolved."), http_status=400)
+    with transaction.atomic():
+        issue = ReconciliationIssue.objects.select_for_update().get(pk=issue_id)
+        if issue.resolved_at is None:
+            issue.resolved_at, issue.resolved_by, issue.resolution = timezone.now(), actor, note.strip()
+            issue.save(update_fields=["resolved_at", "resolved_by", "resolution"])
+    return issue

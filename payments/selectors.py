@@ -1,11 +1,11 @@
-"""What other apps may ask about money: a buyer's deposit on an auction and their money at stake."""
+"""What pages and other apps read about money: deposits, settlements, sales, offers and money at stake."""
 
 from decimal import Decimal
 
 from django.db.models import QuerySet
 
 from accounts.models import User
-from payments.models import Deposit, Settlement
+from payments.models import Deposit, RunnerUpOffer, Settlement
 
 
 def deposit_status(*, user: User, auction_id: int) -> str | None:
@@ -45,5 +45,14 @@ def sales_list(*, organization_ids: list[int]) -> QuerySet[Settlement]:
     return (
         Settlement.objects.filter(auction__portfolio__seller_id__in=organization_ids)
         .select_related("auction__portfolio")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def offer_list(*, user: User) -> QuerySet[RunnerUpOffer]:
+    """The buyer's runner-up offers, newest first."""
+    return (
+        RunnerUpOffer.objects.filter(buyer=user)
+        .select_related("auction__portfolio", "settlement")
         .order_by("-created_at", "-pk")
     )

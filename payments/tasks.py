@@ -1,13 +1,33 @@
 """Celery adapters for payments: each takes an id, calls a service and is safe to run again."""
 
+import logging
+from functools import partial
+
 from celery import shared_task
+from django.db import transaction
+from kombu.exceptions import OperationalError
 
 from payments import services
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=10)
 def settlement_open(auction_id: int) -> None:
     services.settlement_open(auction_id=auction_id)
+
+
+def settlement_open_on_commit(auction_id: int) -> None:
+    """Queue `settlement_open` once the caller's transaction (an auction's close) commits. Best effort: with the
+    broker unreachable the close still stands, and `payments_sweep` opens the settlement within a minute."""
+    transaction.on_commit(partial(_queue_best_effort, settlement_open, auction_id))
+
+
+def _queue_best_effort(task: object, *args: int) -> None:
+    try:
+        task.delay(*args)  # type: ignore[attr-defined]
+    except OperationalError:  # kombu's error for an unreachable broker (a task's own failure still propagates)
+        log.warning("%s%s not queued: broker unreachable; the payments sweep will do it", task, args)
 
 
 @shared_task(ignore_result=True, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=10)
@@ -20,9 +40,24 @@ def settlement_payout(settlement_id: int) -> None:
     services.settlement_payout(settlement_id=settlement_id)
 
 
+@shared_task(ignore_result=True, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=10)
+def settlement_forfeit_payout(settlement_id: int) -> None:
+    services.settlement_forfeit_payout(settlement_id=settlement_id)
+
+
 @shared_task(ignore_result=True, acks_late=True)
 def settlements_default_due() -> None:
     services.settlements_default_due()
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def offers_expire_due() -> None:
+    services.offers_expire_due()
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def payments_sweep() -> None:
+    services.payments_sweep()
 
 
 @shared_task(ignore_result=True, acks_late=True)

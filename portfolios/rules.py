@@ -14,7 +14,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     Status.APPROVED: frozenset({Status.IN_AUCTION, Status.WITHDRAWN}),
     Status.IN_AUCTION: frozenset({Status.SOLD, Status.UNSOLD, Status.APPROVED}),  # approved again: auction cancelled
     Status.UNSOLD: frozenset({Status.IN_AUCTION, Status.WITHDRAWN}),
-    Status.SOLD: frozenset(),
+    Status.SOLD: frozenset({Status.UNSOLD}),  # the buyer defaulted and no runner-up bought it: back to relist
     Status.WITHDRAWN: frozenset(),
 }
 EDITABLE = frozenset({Status.DRAFT, Status.REJECTED})

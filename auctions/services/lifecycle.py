@@ -88,7 +88,7 @@ def _close(auctions: QuerySet[Auction], *, skip_locked: bool, limit: int = 1) ->
             if lots:
                 portfolio_services.portfolio_transition_many(portfolio_ids=lots, to=outcome)
         for auction in closing:  # payments take over once the close is committed; bidders hear the result
-            payment_tasks.settlement_open.delay_on_commit(auction.pk)  # type: ignore[attr-defined]  # celery-types lags
+            payment_tasks.settlement_open_on_commit(auction.pk)  # best effort: payments' sweep backs it
             _tasks().notify_results.delay_on_commit(auction.pk)
     return len(closing)
 
@@ -154,14 +154,16 @@ def auction_cancel(*, auction: Auction, actor: User, reason: str) -> Auction:
 
 
 def auction_settlement_recorded(*, auction_id: int, paid: bool) -> Auction:
-    """Payments report the end of a sold auction: `settled` once the winner paid, `defaulted` if they did not.
-    Idempotent; only a closed, sold auction moves."""
+    """Payments report the end of a sold auction: `settled` once the winner paid, `defaulted` if they did not; a
+    defaulted auction becomes `settled` when the runner-up it was offered to pays. Idempotent; only a closed, sold
+    auction (or a defaulted one, to settled) moves."""
     target = Auction.Status.SETTLED if paid else Auction.Status.DEFAULTED
     with transaction.atomic():
         locked = _locked(auction_id)
         if locked.status == target:
             return locked
-        if locked.status != Auction.Status.CLOSED or locked.result != Auction.Result.SOLD:
+        runner_up_paid = paid and locked.status == Auction.Status.DEFAULTED
+        if not runner_up_paid and (locked.status != Auction.Status.CLOSED or locked.result != Auction.Result.SOLD):
             raise AuctionError("illegal_transition", _("Only a closed, sold auction is settled or defaulted."))
         locked.status = target
         locked.save(update_fields=["status"])

@@ -40,10 +40,15 @@ def auction_create(*, user: User, portfolio: Portfolio, data: dict[str, Any]) ->
 
 
 def auction_relist(*, user: User, auction: Auction, data: dict[str, Any]) -> Auction:
-    """The next round of an unsold auction, starting at most 20 % lower."""
+    """The next round of an unsold auction, or of a defaulted one whose lot payments returned to the seller (no
+    runner-up bought it), starting at most 20 % lower."""
     if not account_selectors.organizations_acted_for(user=user).filter(pk=auction.portfolio.seller_id).exists():
         raise AuctionError("not_seller_member", _("Only the seller's owners and traders can relist."), http_status=403)
-    if auction.result != Auction.Result.UNSOLD or hasattr(auction, "next_round"):
+    returned = (
+        auction.status == Auction.Status.DEFAULTED
+        and Portfolio.objects.filter(pk=auction.portfolio_id, status=Portfolio.Status.UNSOLD).exists()
+    )
+    if not (auction.result == Auction.Result.UNSOLD or returned) or hasattr(auction, "next_round"):
         raise AuctionError("not_relistable", _("Only an unsold auction without a next round can be relisted."))
     floor = money.quantize(auction.starting_price * (1 - MAX_ROUND_DISCOUNT))
     start = money.parse_amount(data.get("starting_price"))

@@ -261,6 +261,18 @@ CELERY_BEAT_SCHEDULE["payments-defaults"] = {  # settlements past their deadline
     "schedule": timedelta(minutes=1),
     "options": {"expires": 50},
 }
+# After a default the runner-up may buy the lot at their own last bid within this many hours.
+RUNNER_UP_OFFER_HOURS = env.int("RUNNER_UP_OFFER_HOURS", default=48)
+CELERY_BEAT_SCHEDULE["payments-offers"] = {  # runner-up offers past their time lapse; the lot goes back
+    "task": "payments.tasks.offers_expire_due",
+    "schedule": timedelta(minutes=1),
+    "options": {"expires": 50},
+}
+CELERY_BEAT_SCHEDULE["payments-sweep"] = {  # closings and cancellations whose payments hand-off was lost
+    "task": "payments.tasks.payments_sweep",
+    "schedule": timedelta(minutes=1),
+    "options": {"expires": 50},
+}
 CELERY_BEAT_SCHEDULE["payments-reconcile"] = {  # our records against Stripe's; differences flagged in admin
     "task": "payments.tasks.ledger_reconcile",
     "schedule": timedelta(hours=1),

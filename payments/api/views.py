@@ -1,4 +1,5 @@
-"""REST endpoints for money: post a deposit, pay a settlement's balance, list your deposits and settlements."""
+"""REST endpoints for money: post a deposit, pay a settlement's balance, list your deposits, settlements and sales,
+and accept or decline a runner-up offer."""
 
 from typing import Any, cast
 
@@ -21,7 +22,7 @@ from auctions.selectors import iso
 from marketplace.errors import DomainError
 from marketplace.money import text
 from payments import selectors, services, stripe_client
-from payments.models import Deposit, Settlement
+from payments.models import Deposit, RunnerUpOffer, Settlement
 
 PAYMENT_METHOD_LENGTH = 64
 IDEMPOTENCY_KEY_LENGTH = 64
@@ -168,7 +169,52 @@ class MySalesView(APIView):
                 "seller_commission": text(settlement.seller_commission),
                 "payout_amount": text(settlement.payout_amount),
                 "paid_out_at": iso(settlement.paid_out_at),
+                "forfeit_seller_amount": text(settlement.forfeit_seller_amount),
+                "forfeit_paid_out_at": iso(settlement.forfeit_paid_out_at),
             }
             for settlement in page or []
         ]
         return paginator.get_paginated_response(rows)
+
+
+def offer_json(offer: RunnerUpOffer) -> dict[str, Any]:
+    return {
+        "id": offer.pk,
+        "auction": offer.auction_id,
+        "title": offer.auction.portfolio.title,
+        "amount": text(offer.amount),
+        "currency": offer.currency,
+        "status": offer.status,
+        "expires_at": iso(offer.expires_at),
+        "decided_at": iso(offer.decided_at),
+        "settlement": None if offer.settlement is None else settlement_json(offer.settlement),
+    }
+
+
+class OffersView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        """Runner-up offers made to you (after a winner defaulted), newest first: buy at your own last bid before
+        `expires_at`, or decline."""
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(selectors.offer_list(user=cast(User, request.user)), request, view=self)
+        return paginator.get_paginated_response([offer_json(offer) for offer in page or []])
+
+
+class OfferDecisionView(APIView):
+    permission_classes = [IsAuthenticated]
+    decision = "accept"
+
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, pk: int) -> Response:
+        """Accept (a settlement opens for you: pay its balance by its due date) or decline the offer. Repeating the
+        same decision returns the same result; `offer_expired` / `offer_closed` (409) once it is no longer open."""
+        user = cast(User, request.user)
+        if self.decision == "accept":
+            offer = services.offer_accept(user=user, offer_id=pk)
+        else:
+            offer = services.offer_decline(user=user, offer_id=pk)
+        offer = selectors.offer_list(user=user).get(pk=offer.pk)
+        return Response(offer_json(offer))

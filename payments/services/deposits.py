@@ -193,7 +193,9 @@ def holds_settle(*, auction_id: int) -> None:
             if deposit.status == Deposit.Status.RELEASED:
                 ledger.hold_released(deposit=deposit)
             else:
-                settlement = Settlement.objects.filter(auction_id=auction_id).first()
+                settlement = (
+                    Settlement.objects.filter(auction_id=auction_id, buyer_id=deposit.user_id).order_by("pk").first()
+                )
                 ledger.deposit_captured(deposit=deposit, settlement=settlement)
     if mismatched:
         raise HoldMismatchError("; ".join(mismatched))

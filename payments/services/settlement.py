@@ -48,28 +48,35 @@ def settlement_open(*, auction_id: int) -> Settlement | None:
                 .values_list("amount", flat=True)
                 .first()
             ) or Decimal(0)
-            hammer = result.final_price
-            premium = stripe_client.round_to_currency(hammer * settings.BUYER_PREMIUM_RATE, result.currency)
-            commission = stripe_client.round_to_currency(hammer * settings.SELLER_COMMISSION_RATE, result.currency)
             settlement, created = Settlement.objects.get_or_create(
                 auction_id=auction_id,
-                defaults={
-                    "buyer_id": result.winner_id,
-                    "currency": result.currency,
-                    "hammer_price": hammer,
-                    "buyer_premium": premium,
-                    "seller_commission": commission,
-                    "deposit_applied": credit,
-                    "balance_due": hammer + premium - credit,
-                    "payout_amount": hammer - commission,
-                    "due_at": timezone.now() + timedelta(days=settings.SETTLEMENT_DUE_DAYS),
-                },
+                defaults=settlement_terms(
+                    buyer_id=result.winner_id, hammer=result.final_price, currency=result.currency, deposit=credit
+                ),
             )
             if created:
                 seller_id = auction_selectors.auction_get(auction_id=auction_id).portfolio.seller_id
                 ledger.sale_posted(settlement=settlement, seller_id=seller_id)
     holds_settle(auction_id=auction_id)
     return settlement
+
+
+def settlement_terms(*, buyer_id: int, hammer: Decimal, currency: str, deposit: Decimal) -> dict[str, Any]:
+    """A new settlement's figures: premium and commission on the hammer price, the deposit applied, the balance due
+    within SETTLEMENT_DUE_DAYS from now."""
+    premium = stripe_client.round_to_currency(hammer * settings.BUYER_PREMIUM_RATE, currency)
+    commission = stripe_client.round_to_currency(hammer * settings.SELLER_COMMISSION_RATE, currency)
+    return {
+        "buyer_id": buyer_id,
+        "currency": currency,
+        "hammer_price": hammer,
+        "buyer_premium": premium,
+        "seller_commission": commission,
+        "deposit_applied": deposit,
+        "balance_due": hammer + premium - deposit,
+        "payout_amount": hammer - commission,
+        "due_at": timezone.now() + timedelta(days=settings.SETTLEMENT_DUE_DAYS),
+    }
 
 
 def settlement_pay(*, user: User, settlement_id: int, payment_method: str = "") -> Settlement:
@@ -213,8 +220,13 @@ def _paid_out(*, settlement_id: int, **fields: str) -> Settlement:
 
 def settlement_default(*, settlement_id: int) -> Settlement:
     """The balance is unpaid at the deadline: the settlement defaults, the winner's captured deposit is forfeited
-    (split between the seller and the platform by FORFEIT_SELLER_SHARE) and the winner may not post a deposit on
-    that portfolio again. Idempotent; refuses before the deadline."""
+    (split between the seller and the platform by FORFEIT_SELLER_SHARE; the seller's share is paid out on commit)
+    and the winner may not post a deposit on that portfolio again. Then the runner-up is offered the lot, or, when
+    there is none or this was the runner-up's own settlement, the lot goes back to the seller. Idempotent; refuses
+    before the deadline."""
+    from payments import tasks
+    from payments.services import offers
+
     with transaction.atomic():
         settlement = (
             Settlement.objects.select_for_update(of=("self",))
@@ -239,6 +251,70 @@ def settlement_default(*, settlement_id: int) -> Settlement:
             seller_id=settlement.auction.portfolio.seller_id,
             seller_share=settings.FORFEIT_SELLER_SHARE,
         )
+        settlement.forfeit_seller_amount = ledger.forfeiture_split(
+            settlement=settlement, seller_share=settings.FORFEIT_SELLER_SHARE
+        )
+        settlement.save(update_fields=["forfeit_seller_amount"])
+        if settlement.forfeit_seller_amount:
+            tasks.settlement_forfeit_payout.delay_on_commit(settlement.pk)  # type: ignore[attr-defined]
+        offers.offer_after_default(settlement=settlement)
+    return settlement
+
+
+def settlement_forfeit_payout(*, settlement_id: int) -> Settlement:
+    """Pay the seller their share of a defaulter's forfeited deposit, like a sale's payout: by one Connect transfer
+    when their organization has a connected account, else staff confirm a bank transfer. Idempotent."""
+    settlement = Settlement.objects.select_related("auction__portfolio").get(pk=settlement_id)
+    if not _forfeit_payout_owed(settlement):
+        return settlement
+    account = PayoutAccount.objects.filter(organization_id=settlement.auction.portfolio.seller_id).first()
+    if account is None:
+        return settlement
+    transfer = stripe_client.client().v1.transfers.create(
+        params={
+            "amount": stripe_client.minor_units(settlement.forfeit_seller_amount, settlement.currency),
+            "currency": settlement.currency.lower(),
+            "destination": account.stripe_account,
+            "transfer_group": f"settlement-{settlement.pk}",
+            "metadata": {"settlement": str(settlement.pk), "auction": str(settlement.auction_id), "kind": "forfeit"},
+        },
+        options={"idempotency_key": f"settlement-{settlement.pk}-forfeit-payout"},
+    )
+    return _forfeit_paid_out(settlement_id=settlement.pk, forfeit_payout_transfer=transfer.id)
+
+
+def settlement_forfeit_payout_confirm(*, settlement_id: int, reference: str, actor: User) -> Settlement:
+    """Staff confirm they sent the seller's share of a forfeited deposit by bank transfer, with its reference."""
+    if not reference.strip():
+        raise PaymentError("bank_reference_required", _("Give the bank transfer's reference."), http_status=400)
+    log.info("settlement %s forfeiture payout confirmed by %s", settlement_id, actor.pk)
+    return _forfeit_paid_out(settlement_id=settlement_id, forfeit_payout_reference=reference.strip())
+
+
+def _forfeit_payout_owed(settlement: Settlement) -> bool:
+    return (
+        settlement.status == Settlement.Status.DEFAULTED
+        and settlement.forfeit_seller_amount > 0
+        and settlement.forfeit_paid_out_at is None
+    )
+
+
+def _forfeit_paid_out(*, settlement_id: int, **fields: str) -> Settlement:
+    with transaction.atomic():
+        settlement = (
+            Settlement.objects.select_for_update(of=("self",))
+            .select_related("auction__portfolio")
+            .get(pk=settlement_id)
+        )
+        if settlement.forfeit_paid_out_at is not None:
+            return settlement
+        if not _forfeit_payout_owed(settlement):
+            raise PaymentError("nothing_owed", _("No forfeited deposit is owed to the seller here."))
+        settlement.forfeit_paid_out_at = timezone.now()
+        for name, value in fields.items():
+            setattr(settlement, name, value)
+        settlement.save()
+        ledger.forfeiture_paid_out(settlement=settlement, seller_id=settlement.auction.portfolio.seller_id)
     return settlement
 
 

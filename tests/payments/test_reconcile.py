@@ -1,4 +1,5 @@
-"""Reconciliation compares our records with Stripe's objects and flags each difference once."""
+"""Reconciliation compares our records with Stripe's objects and flags each difference once; staff resolve each
+with a note (who and when are kept)."""
 
 from datetime import timedelta
 
@@ -48,3 +49,20 @@ def test_a_winners_hold_that_lapsed_is_retried_then_flagged(sold, stripe_api, dj
     Deposit.objects.filter(pk=d_bob.pk).update(updated_at=timezone.now() - timedelta(hours=2))
     reconcile.ledger_reconcile()
     assert list(ReconciliationIssue.objects.values_list("subject", flat=True)) == [f"deposit:{d_bob.pk}"]
+
+
+def test_staff_resolve_a_difference_with_a_note(client, make_user):
+    staff = make_user("root@example.com", is_staff=True, is_superuser=True)
+    issue = ReconciliationIssue.objects.create(subject="deposit:1", message="held here, PaymentIntent canceled")
+    client.force_login(staff)
+    action = {"action": "mark_resolved_(note)", "_selected_action": [issue.pk], "apply": "1"}
+
+    assert client.post("/admin/payments/reconciliationissue/", {**action, "reason": ""}).status_code == 200
+    assert ReconciliationIssue.objects.get().resolved_at is None  # a note is required
+    note = "Hold cancelled by the bank; buyer re-posted the deposit."
+    assert client.post("/admin/payments/reconciliationissue/", {**action, "reason": note}).status_code == 302
+    assert client.post("/admin/payments/reconciliationissue/", {**action, "reason": "later"}).status_code == 302
+
+    issue.refresh_from_db()
+    assert (issue.resolved_by, issue.resolution) == (staff, note) and issue.resolved_at is not None
+    ReconciliationIssue.objects.create(subject="deposit:1", message="held here, PaymentIntent canceled")  # found again
