@@ -1,5 +1,7 @@
 """HTML forms: sign-up, login, profile, API tokens, identity verification and investor classification."""
 
+import contextlib
+import logging
 from typing import Any, cast
 
 from django import forms
@@ -10,12 +12,15 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
+from redis.exceptions import RedisError
 
 from accounts import login_throttle
 from accounts.models import InvestorClassification, KycSubmission, Membership, Organization, User
 from accounts.models.verification import COUNTRIES
 from accounts.request import client_ip
 from accounts.tasks import email_send
+
+log = logging.getLogger(__name__)
 
 
 class SignUpForm(forms.Form):
@@ -40,6 +45,10 @@ class LoginForm(AuthenticationForm):
             "%(minutes)s minutes. You can reset your password meanwhile."
         ),
         "unverified": _("Please confirm your e-mail address first: follow the link we sent you, or ask for a new one."),
+        "unavailable": _(
+            "Sign-in with a password is briefly unavailable (we cannot count attempts right now). Please try again "
+            "in a minute; if you are already signed in, nothing changes."
+        ),
     }
 
     def __init__(self, request: HttpRequest | None = None, *args: Any, **kwargs: Any) -> None:
@@ -49,12 +58,18 @@ class LoginForm(AuthenticationForm):
     def clean(self) -> dict[str, Any]:
         email = self.cleaned_data.get("username") or ""
         ip = (client_ip(self.request) if self.request else None) or "unknown"
-        if not login_throttle.login_attempt_allowed(email=email, ip=ip):
+        try:  # fails closed: without the counter, passwords could be guessed at full speed
+            allowed = login_throttle.login_attempt_allowed(email=email, ip=ip)
+        except (RedisError, OSError):
+            log.warning("password sign-in refused: Redis unreachable, attempts cannot be counted")
+            raise ValidationError(self.error_messages["unavailable"], code="unavailable") from None
+        if not allowed:
             raise ValidationError(
                 self.error_messages["locked"], code="locked", params={"minutes": login_throttle.lockout_minutes()}
             )
         cleaned = super().clean()
-        login_throttle.login_succeeded(email=email, ip=ip)
+        with contextlib.suppress(RedisError, OSError):  # the count expires by itself
+            login_throttle.login_succeeded(email=email, ip=ip)
         return cleaned
 
     def confirm_login_allowed(self, user: Any) -> None:

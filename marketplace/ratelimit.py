@@ -2,7 +2,8 @@
 
 Limits fail open: while Redis is unreachable requests are counted as allowed (and a warning is logged), so an
 outage of the cache never stops bids or pages. The login lockout is the exception: it calls `hit` and so fails
-closed (a password login errors while Redis is down; API tokens and open sessions keep working).
+closed (password sign-in is refused with a message while Redis is down; API tokens and open sessions keep
+working).
 """
 
 import logging

@@ -184,3 +184,14 @@ def test_forms_that_send_mail_cannot_flood_an_inbox(client, make_user, url, data
         pages = [client.post(reverse(url), data).content.decode() for _ in range(5)]
     assert sum("Too many requests" in page for page in pages) == 2  # 3 per address per hour
     assert len(mail.outbox) <= 3
+
+
+def test_password_sign_in_says_it_is_unavailable_while_redis_is_down(client, make_user, settings):
+    make_user("buyer@example.com", PASSWORD)
+    settings.CACHES = {  # a port nothing listens on: the attempt counter is unreachable
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"}
+    }
+    response = client.post(reverse("accounts:login"), {"username": "buyer@example.com", "password": PASSWORD})
+    assert response.status_code == 200
+    assert "briefly unavailable" in response.content.decode()
+    assert "_auth_user_id" not in client.session  # fails closed: no uncounted password checks
