@@ -96,6 +96,11 @@ class OrganizationAdmin(admin.ModelAdmin[Organization]):
     search_fields = ["name", "registration_number", "members__email"]
     inlines = [MembershipInline]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        """What verification approved stays as approved: a new kind or number means a new KYC submission."""
+        verified = obj is not None and obj.kyc_submissions.filter(status=ReviewStatus.APPROVED).exists()
+        return ["name", "kind", "registration_number"] if verified else []
+
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin[Membership]):

@@ -348,3 +348,20 @@ def test_related_party_flags_cannot_be_deleted_in_admin(client, staff, make_user
     assert client.get(f"/admin/accounts/relatedpartyflag/{flag.pk}/delete/").status_code == 403
     services.related_party_flag(user=flag.user, seller=seller_org, relation="seller", note="again", actor=staff)
     assert AccountDecision.objects.filter(kind="related_party_flagged").count() == 1  # no change, no new record
+
+
+def test_a_verified_organization_keeps_its_kind_and_number_in_admin(client, make_user, staff):
+    owner = make_user("owner@fund.example.com")
+    fund = Organization.objects.create(name="Pearl Bay Fund", kind=Organization.Kind.INSTITUTIONAL_INVESTOR)
+    Membership.objects.create(user=owner, organization=fund, role=Membership.Role.OWNER)
+    admin = make_user("root@example.com", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    url = f"/admin/accounts/organization/{fund.pk}/change/"
+    assert 'name="kind"' in client.get(url).content.decode()  # not verified yet: staff may correct it
+    data = {"organization": fund, "registration_number": "91350100M000100Y43", "legal_representative": "Sun Li"}
+    submission = services.kyc_submit(
+        user=owner, kind="organization", data={**data, "country": "CN"}, document=pdf(), ip=None
+    )
+    services.kyc_review(submission=submission, reviewer=staff, approve=True)
+    page = client.get(url).content.decode()
+    assert 'name="kind"' not in page and 'name="registration_number"' not in page and "Pearl Bay Fund" in page
