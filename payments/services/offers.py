@@ -78,7 +78,12 @@ def _notify_offer(*, offer: RunnerUpOffer, auction: Auction) -> None:
 
 
 def _lot_return(*, auction: Auction, reason: str) -> None:
-    """The sale fell through: the portfolio goes back to the seller, unsold, to relist (idempotent)."""
+    """The sale fell through: the portfolio goes back to the seller, unsold, to relist (idempotent). Never once a
+    settlement of the auction is paid (the debts belong to that buyer)."""
+    paid = (Settlement.Status.PAID, Settlement.Status.PAID_OUT)
+    if Settlement.objects.filter(auction_id=auction.pk, status__in=paid).exists():
+        log.error("auction %s: a paid settlement exists; the lot stays sold (%s)", auction.pk, reason)
+        return
     portfolio = Portfolio.objects.get(pk=auction.portfolio_id)
     if portfolio.status == Portfolio.Status.SOLD:
         portfolio_services.portfolio_transition(

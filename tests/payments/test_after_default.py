@@ -12,6 +12,7 @@ from auctions import services as auction_services
 from auctions.models import Auction, Bid
 from payments import ledger, services
 from payments.models import PayoutAccount, Settlement
+from portfolios.models import Portfolio
 from tests.payments.conftest import close_now
 from tests.payments.test_default import assert_ledger_balances, default_now
 from tests.payments.test_settlement_money import connect_stand_in  # noqa: F401  (a fixture)
@@ -113,3 +114,15 @@ def test_staff_confirm_the_forfeiture_payout_by_bank_and_the_seller_sees_it(
     client.force_login(market.trader)
     shown = client.get("/payments/").content.decode().split("Compensation", 1)[1]
     assert "to be paid out" not in shown and f"paid out {timezone.now():%Y-%m-%d}" in shown
+
+
+def test_a_paid_lot_never_goes_back_to_the_seller(sold, django_capture_on_commit_callbacks):
+    """Defence in depth: whatever asks, a lot whose settlement is paid stays sold."""
+    from payments.services.offers import _lot_return
+
+    auction, _buyers, _deposits = sold
+    close_now(auction, django_capture_on_commit_callbacks)
+    settlement = Settlement.objects.get()
+    services.settlement_mark_paid(settlement_id=settlement.pk)
+    _lot_return(auction=auction, reason="a bug")
+    assert Portfolio.objects.get(pk=auction.portfolio_id).status == "sold"
