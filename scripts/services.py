@@ -19,11 +19,12 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 from urllib.request import Request, urlopen
 
 import psutil
 import psycopg
+from psycopg import sql
 
 LOCAL_PG = "postgres://postgres@127.0.0.1:5432/marketplace"
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
@@ -54,13 +55,32 @@ def _wait(port: int, timeout: float = 20.0) -> bool:
     return ready
 
 
-def _create_database(admin_url: str) -> str:
-    """Create the marketplace database if missing; return the server version."""
+def _create_database(admin_url: str, name: str = "marketplace") -> str:
+    """Create the database `name` if missing; return the server version."""
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        query = "SELECT 1 FROM pg_database WHERE datname = 'marketplace'"
-        if not conn.execute(query).fetchone():
-            conn.execute("CREATE DATABASE marketplace")
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         return conn.info.parameter_status("server_version") or "?"
+
+
+def _given_postgres(url: str) -> str:
+    """DATABASE_URL from the environment: its database is created when the server is there but the database is
+    not (as for the local and embedded ones); anything else stops here with the server's own words."""
+    parts = urlsplit(url)
+    name = unquote(parts.path.lstrip("/"))
+    try:
+        psycopg.connect(url, connect_timeout=10).close()
+    except psycopg.OperationalError as exc:
+        if not name or f'database "{name}" does not exist' not in str(exc):
+            raise SystemExit(f"PostgreSQL: cannot use DATABASE_URL: {exc}") from None
+        try:
+            _create_database(urlunsplit(parts._replace(path="/postgres")), name)
+        except psycopg.Error as create_error:
+            raise SystemExit(
+                f"PostgreSQL: database {name!r} is missing and cannot be created: {create_error}"
+            ) from None
+        _log(f"PostgreSQL: created database {name!r}")
+    return url
 
 
 def _local_postgres() -> str | None:
@@ -239,6 +259,7 @@ def services(*, state_dir: Path, prefer_local: bool, fresh_stripe: bool = False)
         ):
             if url := os.environ.get(key):
                 _log(f"{kind}: {key} from the environment")
+                url = _given_postgres(url) if key == "DATABASE_URL" else url
             url = url or (local() if prefer_local else None)
             env[key] = url or embedded(stack, state_dir)
         if os.environ.get("STRIPE_SECRET_KEY"):
