@@ -5,6 +5,7 @@ client sends passes through the consumer's handlers.
 """
 
 import json
+import time
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -20,7 +21,11 @@ from marketplace.money import text
 
 NOT_FOUND = 4404
 TRY_AGAIN_LATER = 1013
+POLICY_VIOLATION = 1008
+MESSAGE_TOO_BIG = 1009
 RESYNC_PAGE = 1000
+MAX_MESSAGE_CHARS = 4096  # a bid or a resync is under 200
+MAX_MESSAGES_PER_SECOND = 20  # a person bids a few times a minute; a flood costs only its own socket
 
 
 def _dumps(message: dict[str, Any]) -> str:
@@ -33,6 +38,8 @@ class AuctionConsumer(AsyncWebsocketConsumer):
     auction_id: int
     watcher: realtime.Watcher | None = None
     channels_joined: tuple[str, ...] = ()
+    window_start: float = 0.0
+    window_count: int = 0
 
     @property
     def user(self) -> User | AnonymousUser:
@@ -93,6 +100,13 @@ class AuctionConsumer(AsyncWebsocketConsumer):
         }
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if len(text_data or bytes_data or "") > MAX_MESSAGE_CHARS:
+            await self.close(code=MESSAGE_TOO_BIG)
+            return
+        if not self._within_rate():
+            await self._reply({"type": "error", "code": "rate_limited", "message": _("Too many messages.")})
+            await self.close(code=POLICY_VIOLATION)
+            return
         try:
             message = json.loads(text_data or "")
         except ValueError:
@@ -106,6 +120,14 @@ class AuctionConsumer(AsyncWebsocketConsumer):
             await self._resync(message.get("since_seq"))
         else:
             await self._reply({"type": "error", "code": "unknown_type", "message": _("Send a bid or a resync.")})
+
+    def _within_rate(self) -> bool:
+        """At most MAX_MESSAGES_PER_SECOND per one-second window, per socket."""
+        now = time.monotonic()
+        if now - self.window_start >= 1:
+            self.window_start, self.window_count = now, 0
+        self.window_count += 1
+        return self.window_count <= MAX_MESSAGES_PER_SECOND
 
     async def _reply(self, message: dict[str, Any]) -> None:
         await self.send(text_data=_dumps(message))

@@ -214,3 +214,46 @@ def test_a_redis_outage_loses_no_bid_and_clients_converge(market):
     assert state["closes"] >= 1, "the client should have seen the connection drop"
     assert (state["seq"], state["price"]) == (10, "1080.00")  # opened + 9 bids, nothing lost
     assert list(AuctionEvent.objects.filter(auction=auction).values_list("seq", flat=True)) == list(range(1, 11))
+
+
+def test_bad_input_costs_only_the_sender_its_socket(live_server_url, market):
+    auction = market.auction()
+    bidder = market.buyer("bidder", deposit_on=auction)
+    connections.close_all()
+
+    def bid(amount: str) -> None:
+        try:
+            services.bid_place(user=bidder, auction_id=auction.pk, amount=amount)
+        finally:
+            connections.close_all()  # this thread's connection
+
+    async def closed_with(ws: Any) -> int | None:
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            while True:
+                await asyncio.wait_for(ws.recv(), 10)
+        return closed.value.rcvd.code if closed.value.rcvd else None
+
+    async def scenario() -> None:
+        url, origin = ws_url(live_server_url, auction.pk), Origin(live_server_url)
+        async with websockets.connect(url, origin=origin) as bystander, websockets.connect(url, origin=origin) as bad:
+            await receive(bystander), await receive(bad)
+            await bad.send("not json")
+            assert (await receive(bad))["code"] == "invalid"
+            await bad.send(json.dumps({"type": "shout"}))
+            assert (await receive(bad))["code"] == "unknown_type"
+            await bad.send(json.dumps({"type": "resync", "since_seq": "x"}))
+            assert (await receive(bad))["code"] == "invalid"
+            await bad.send("x" * 1_000_000)
+            assert await closed_with(bad) == 1009  # message too big
+        async with websockets.connect(url, origin=origin) as bystander, websockets.connect(url, origin=origin) as flood:
+            await receive(bystander), await receive(flood)
+            for _ in range(200):  # 200 messages at once
+                await flood.send(json.dumps({"type": "resync", "since_seq": 0}))
+            assert await closed_with(flood) == 1008  # policy violation, after a rate_limited error
+            await asyncio.to_thread(bid, "10000.00")
+            event = await until(bystander, "bid")  # the others never noticed
+            assert event["amount"] == "10000.00"
+        async with websockets.connect(url, origin=origin) as later:
+            assert (await receive(later))["auction"]["bid_count"] == 1  # and the server still serves
+
+    aio.run(scenario())
