@@ -9,7 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from itertools import zip_longest
+from itertools import compress, count, zip_longest
+from operator import not_
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -43,6 +44,8 @@ class CellError(Exception):
 # checked without building Python objects for every cell; the common shapes take a regular-expression fast path.
 PLAIN_AMOUNT = re.compile(r"\d{1,16}(?:\.\d{1,2})?", re.ASCII)
 PLAIN_DATE = re.compile(r"\d{4}-\d\d-\d\d", re.ASCII)
+AMOUNT_KEY_FORM = re.compile(r"(?:0|[1-9]\d{0,15})\.\d\d", re.ASCII)  # what f"{Decimal(text):.2f}" gives
+PLAIN_IDENTITY = re.compile(r"[0-9A-Z]{1,32}", re.ASCII)  # a national id as _identity leaves it
 PLAIN_RATE = re.compile(r"100|\d{1,2}(?:\.\d{1,4})?", re.ASCII)
 SEPARATOR = "\x1f"  # joins a loan's identity fields in the vault, so no cell may hold it
 
@@ -149,15 +152,15 @@ def _currency(text: str) -> str:
 
 def amount_key(text: str) -> str:
     """An amount as two-decimal text, so `9600`, `9600.0` and `9,600.00` hash alike in the title register."""
-    return f"{Decimal(text):.2f}"
+    return text if AMOUNT_KEY_FORM.fullmatch(text) else f"{Decimal(text):.2f}"
 
 
 Suspects = Callable[[list[str]], list[int]]
 
 
 def _not_matching(plain: Callable[[str], Any]) -> Suspects:
-    """Cells `plain` does not accept as they are (the test runs in C for regular expressions and sets)."""
-    return lambda values: [i for i, ok in enumerate(map(plain, values)) if not ok]
+    """Cells `plain` does not accept as they are (the test and the loop run in C for regular expressions and sets)."""
+    return lambda values: list(compress(count(), map(not_, map(plain, values))))
 
 
 def _all_cells(values: list[str]) -> list[int]:
@@ -174,10 +177,10 @@ def _long_or_empty(max_length: int) -> Suspects:
 
 
 def _not_plain_dates(values: list[str]) -> list[int]:
-    suspects = [i for i, ok in enumerate(map(PLAIN_DATE.fullmatch, values)) if not ok]
-    plain = values if not suspects else [values[i] for i in set(range(len(values))) - set(suspects)]
+    suspects = _not_matching(PLAIN_DATE.fullmatch)(values)
+    distinct = set(values).difference([values[i] for i in suspects])  # a batch holds few distinct dates
     try:
-        deque(map(date.fromisoformat, plain), maxlen=0)  # a plain-looking date may not exist (2026-02-30)
+        deque(map(date.fromisoformat, distinct), maxlen=0)  # a plain-looking date may not exist (2026-02-30)
     except ValueError:
         return _all_cells(values)
     return suspects
@@ -185,9 +188,7 @@ def _not_plain_dates(values: list[str]) -> list[int]:
 
 def _not_plain_counts(maximum: int) -> Suspects:
     digits = len(str(maximum)) - 1  # any number of fewer digits is in range
-    return lambda values: [
-        i for i, text in enumerate(values) if not (text.isascii() and text.isdigit() and len(text) <= digits)
-    ]
+    return _not_matching(re.compile(rf"[0-9]{{1,{digits}}}").fullmatch)
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,7 @@ COLUMNS: dict[str, Column] = {
     "borrower_type": Column(_choice(Loan.BorrowerType), _not_matching(BORROWER_TYPES.__contains__), required=True),
     "borrower_id": _text_column(64, required=True, pii=True),
     "borrower_name": _text_column(200, required=True, pii=True),
-    "national_id": Column(_identity, _all_cells, required=True, pii=True),
+    "national_id": Column(_identity, _not_matching(PLAIN_IDENTITY.fullmatch), required=True, pii=True),
     "phone": _text_column(32, pii=True, default=""),
     "address": _text_column(300, pii=True, default=""),
     "region": _text_column(64, required=True, free_text=True),
@@ -228,7 +229,8 @@ COLUMNS: dict[str, Column] = {
     "total_claim": Column(_money, PLAIN_MONEY, required=True),
     "days_past_due": Column(_count(MAX_DPD), _not_plain_counts(MAX_DPD), required=True),
     "default_date": Column(_date, _not_plain_dates),
-    "charged_off": Column(_flag, _all_cells, default="false"),
+    # Every lower-case spelling in TRUE and FALSE is also one PostgreSQL's boolean input reads.
+    "charged_off": Column(_flag, _not_matching((TRUE | FALSE).__contains__), default="false"),
     "charge_off_date": Column(_date, _not_plain_dates),
     "last_payment_date": Column(_date, _not_plain_dates),
     "last_payment_amount": Column(_money, PLAIN_MONEY),
@@ -316,8 +318,9 @@ def batch_check(
                 issues[i].append((name, error.code, error.message))
                 parsed[i] = None
         values[name] = parsed
-    for i, value in enumerate(values["currency"]):
-        if value and value != currency:
+    currencies = values["currency"]
+    for i in [] if currencies.count(currency) == count else range(count):
+        if currencies[i] and currencies[i] != currency:
             issues[i].append(("currency", "currency_mismatch", _("The portfolio is in %(c)s.") % {"c": currency}))
     for name in DATES_UP_TO_CUTOFF:
         if max(filter(None, values[name]), default="") > cutoff:
@@ -331,24 +334,31 @@ def batch_check(
 def _check_rows(values: dict[str, list[str | None]], issues: dict[int, list[Issue]], cutoff: str) -> None:
     """Checks across the columns of a row."""
     cutoff_day = date.fromisoformat(cutoff).toordinal()
+    days_since = {
+        text: cutoff_day - date.fromisoformat(text).toordinal() for text in set(values["default_date"]) if text
+    }
     for i, (dpd, default_date) in enumerate(zip(values["days_past_due"], values["default_date"], strict=True)):
         if dpd is not None and default_date and default_date <= cutoff:
-            days_in_default = cutoff_day - date.fromisoformat(default_date).toordinal()
+            days_in_default = days_since[default_date]
             if int(dpd) < days_in_default:
                 message = _("A loan in default since %(d)s is at least %(n)d days past due at the cut-off.")
                 issues[i].append(
                     ("days_past_due", "dpd_inconsistent", message % {"d": default_date, "n": days_in_default})
                 )
-    for i, (charge_off_date, flag) in enumerate(zip(values["charge_off_date"], values["charged_off"], strict=True)):
-        if charge_off_date and flag == "false":
+    # The loops below visit only the rows a check can concern, picked in C by itertools.compress.
+    flags = values["charged_off"]
+    for i in compress(count(), values["charge_off_date"]):
+        if flags[i] in FALSE:
             issues[i].append(
                 ("charged_off", "charge_off_inconsistent", _("A charge-off date is given but the flag is no."))
             )
-    for i, (value, kind) in enumerate(zip(values["collateral_value"], values["collateral_type"], strict=True)):
-        if value and value.strip("0.") and kind == Loan.CollateralType.NONE:
+    collateral_values, kinds = values["collateral_value"], values["collateral_type"]
+    for i in compress(count(), collateral_values):
+        if kinds[i] == Loan.CollateralType.NONE and collateral_values[i].strip("0."):  # type: ignore[union-attr]
             issues[i].append(
                 ("collateral_type", "collateral_inconsistent", _("A collateral value needs a collateral type."))
             )
-    for i, (status, case_number) in enumerate(zip(values["legal_status"], values["case_number"], strict=True)):
-        if status in CASE_NUMBER_NEEDED and not case_number:
+    case_numbers = values["case_number"]
+    for i in compress(count(), map(CASE_NUMBER_NEEDED.__contains__, values["legal_status"])):
+        if not case_numbers[i]:
             issues[i].append(("case_number", "required", _("A judgment or enforcement needs its court case number.")))

@@ -7,7 +7,7 @@ import codecs
 import csv
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator
 from datetime import date, datetime
 from typing import IO, Any
 
@@ -42,7 +42,7 @@ def is_workbook(file: IO[bytes]) -> bool:
 UNREADABLE = (UnicodeDecodeError, csv.Error, zipfile.BadZipFile)
 
 
-def csv_rows(binary: IO[bytes]) -> Iterator[list[str]]:
+def csv_rows(binary: IO[bytes]) -> Generator[list[str]]:
     text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
     try:
         yield from csv.reader(text)
@@ -67,12 +67,12 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def xlsx_rows(binary: IO[bytes]) -> tuple[int | None, Iterator[list[str]]]:
+def xlsx_rows(binary: IO[bytes]) -> tuple[int | None, Generator[list[str]]]:
     """The first sheet's row count (when the file declares it) and its rows, streamed (openpyxl read-only mode)."""
     workbook = load_workbook(binary, read_only=True, data_only=True)
     sheet = workbook.worksheets[0]
 
-    def rows() -> Iterator[list[str]]:
+    def rows() -> Generator[list[str]]:
         try:
             for values in sheet.iter_rows(values_only=True):
                 yield [_cell_text(value) for value in values]

@@ -3,7 +3,7 @@
 Run with the project's services (see `make bench`):
     scripts/services.py --prefer-local -- .venv/bin/python scripts/bench_loan_tape.py [--rows N] [--reps N]
 
-Works in a throw-away database (`bench_loan_tape`, migrated, dropped at the end) and a temporary folder. Each
+Works in a throw-away database (`<database>_bench_loan_tape`, migrated, dropped at the end) and a temporary folder. Each
 repetition times a COPY of the file into a plain table of matching column types, then the import task
 (`portfolios.tasks.loan_tape_import_run`, called in this process) on a new draft portfolio. Peak RSS is this
 process's resident memory, sampled every 10 ms during each step (the server's memory is not counted).
@@ -194,8 +194,8 @@ def main(argv: list[str]) -> int:
         size = path.stat().st_size / 2**20
         print(f"tape: {args.rows:,} rows, {size:,.0f} MiB, generated in {time.perf_counter() - started:.1f} s")
 
-        connection.settings_dict["TEST"]["NAME"] = "bench_loan_tape"
         main_db = connection.settings_dict["NAME"]
+        connection.settings_dict["TEST"]["NAME"] = f"{main_db}_bench_loan_tape"  # each site's own
         connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
         try:
             results: dict[str, list[tuple[float, float]]] = {"COPY": [], "import": []}

@@ -1,30 +1,37 @@
-"""Loan-tape upload and import: stream and check every row, stage with COPY, then swap the tape in one transaction.
+"""Loan-tape upload and import: stream and check every row, COPY the tape straight into its tables in one
+transaction; a tape with any problem is read a second time to report every problem.
 
-The import never holds the file in memory: rows are streamed (csv / openpyxl read-only), checked a batch at a time
-(column by column, see tape.batch_check), and written with COPY into a temporary staging table, one COPY per batch
-so that progress can be saved in between. Checks that need all rows (repeated loan ids, debts already listed
-elsewhere) then run as SQL over the staging table. Only a tape with no problem at all replaces the portfolio's
-loans, in a single transaction.
+The import never holds the file in memory: rows are streamed (csv / openpyxl read-only) and checked a batch at a
+time (column by column, see tape.batch_check) in a thread of its own, while the main thread sends the batch before
+with COPY (tape_copy.ahead). Most tapes have no problem, so the first pass writes the new loans and their sealed
+identities straight into the loans and the vault, in one transaction that first deletes the old tape: readers see
+the old tape until it commits, and the first problem (a bad cell, a loan id repeated, which the unique index
+catches, a debt listed elsewhere) rolls all of it back. Progress is saved on a connection of its own so that
+pollers see it meanwhile. Only a tape known to be bad is read again, to report every problem: cells are checked
+again, and repeated loan ids and listed debts are found by SQL over a staging table of row numbers, loan ids and
+title hashes (nothing that names a debtor).
 """
 
 import gc
 import logging
+import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing, contextmanager
 from itertools import islice
 from typing import IO, Any
 
+import psycopg
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from portfolios import rules, tape, tape_files, vault
-from portfolios.models import ImportIssue, Loan, LoanTapeImport, Portfolio
+from portfolios import rules, tape, tape_copy, tape_files, vault
+from portfolios.models import ImportIssue, LoanTapeImport, Portfolio
 from portfolios.services.listing import PortfolioError, _require_seller_member
 from portfolios.services.stats import portfolio_stats_compute
 from portfolios.tasks import loan_tape_import_run
@@ -32,15 +39,14 @@ from portfolios.tasks import loan_tape_import_run
 logger = logging.getLogger(__name__)
 
 Status = LoanTapeImport.Status
-BATCH_ROWS = 20_000  # rows per COPY; progress is saved between batches
-CHUNK_ROWS = 1_000  # rows checked and sent at a time
+BATCH_ROWS = 20_000  # rows checked and sent at a time; progress is saved between batches
 STAGING = "loan_tape_staging"
-LOAN_COLUMNS = [name for name, column in tape.COLUMNS.items() if not column.pii]
-STAGED_COLUMNS = ["row_no", "has_error", "debtor", "title_hash", "pii", *LOAN_COLUMNS]
-# COPY's text format: tab-separated, \N for NULL, backslash escapes in free text (other columns are checked forms).
-NULL = "\\N"
-FREE_TEXT = frozenset(name for name in LOAN_COLUMNS if tape.COLUMNS[name].free_text)
-COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+LOAN_COLUMNS = tape_copy.LOAN_COLUMNS
+IMPORT_LOCK = 0x7461_7065  # advisory-lock namespace: one import at a time per portfolio ("tape")
+
+
+class _DefectiveTapeError(Exception):
+    """The tape has a problem: the first pass stops, and the second reports every problem."""
 
 
 def loan_tape_upload(
@@ -106,7 +112,8 @@ def loan_tape_import(*, job_id: int) -> LoanTapeImport:
     job.save(update_fields=["status", "started_at", "progress"])
     run = _Import(job)
     try:
-        run.execute()
+        if not run.load():
+            run.report()
     except Exception:
         logger.exception("loan-tape import %s stopped", job.pk)
         run.add(None, "", "import_error", _("The import stopped unexpectedly; nothing was imported."))
@@ -120,14 +127,17 @@ def loan_tape_import(*, job_id: int) -> LoanTapeImport:
 
 
 class _Import:
-    """The state of one running import: counters, problems waiting to be saved, the staging table."""
+    """The state of one running import: counters, problems waiting to be saved, time spent in each phase."""
 
     def __init__(self, job: LoanTapeImport) -> None:
         self.job = job
         self.portfolio = job.portfolio
+        self.seconds: dict[str, float] = {}  # time spent in each phase, for the log
+        self.reset()
+
+    def reset(self) -> None:
         self.pending: list[ImportIssue] = []
         self.stored = 0
-        self.seconds: dict[str, float] = {}  # time spent in each phase, for the log
         self.last_row = 1  # the last row read from the file
         self.job.rows_read = self.job.rows_with_errors = self.job.error_count = self.job.loans_imported = 0
 
@@ -140,7 +150,7 @@ class _Import:
         ImportIssue.objects.bulk_create(self.pending)
         self.stored += len(self.pending)
         self.pending = []
-        self.job.progress = round(progress, 3)
+        self.job.progress = max(self.job.progress, round(progress, 3))  # the second pass never moves the bar back
         self.job.save(update_fields=["progress", "rows_read", "rows_with_errors", "error_count"])
 
     def finish(self, *, succeeded: bool) -> None:
@@ -163,45 +173,162 @@ class _Import:
         try:
             yield
         finally:
-            self.seconds[name] = round(time.monotonic() - started, 2)
+            self.seconds[name] = round(self.seconds.get(name, 0) + time.monotonic() - started, 2)
 
-    def execute(self) -> None:
+    # --- Reading -------------------------------------------------------------------------------------------------
+
+    def rows(self, binary: IO[bytes]) -> tuple[Generator[list[str]], Callable[[int], float]]:
+        """The file's rows and a function giving how far the reading is (0 to 1) at a row number."""
+        if self.job.file_format == LoanTapeImport.Format.XLSX:
+            total, rows = tape_files.xlsx_rows(binary)
+            return rows, lambda row_no: min(row_no / total, 1.0) if total else 0.0
+        size = max(self.job.file_size, 1)
+        return tape_files.csv_rows(binary), lambda row_no: min(binary.tell() / size, 1.0)
+
+    def numbered(self, rows: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
+        """Rows with their spreadsheet row numbers (the header is 1); blank lines are skipped but counted."""
+        for row_no, cells in enumerate(rows, start=2):
+            self.last_row = row_no
+            if any(cells):
+                yield row_no, cells
+
+    def batches(
+        self, rows: Iterator[list[str]], done: Callable[[int], float], plan: tape.Plan, *, seal: bool
+    ) -> Generator[tape_copy.Batch]:
+        """The tape's rows checked a batch at a time, with their hashes (and, if `seal`, COPY lines for the loans)."""
+        cutoff, currency, hasher = self.portfolio.cutoff_date.isoformat(), self.portfolio.currency, vault.Hasher()
+        numbered = self.numbered(rows)
+        while chunk := list(islice(numbered, BATCH_ROWS)):
+            row_numbers = [row_no for row_no, _cells in chunk]
+            values, issues = tape.batch_check(
+                [cells for _row_no, cells in chunk], plan, cutoff=cutoff, currency=currency
+            )
+            batch = tape_copy.Batch(row_numbers, values, issues, done(row_numbers[-1]))
+            seal = seal and not issues  # a bad batch is not stored: skip the encryption
+            debtors, batch.titles, sealed = tape_copy.identities(
+                values, hasher, portfolio_id=self.portfolio.pk, seal=seal
+            )
+            if seal:
+                batch.loan_lines, batch.sealed = tape_copy.loan_lines(values, debtors, batch.titles), sealed
+            yield batch
+
+    def unreadable(self, error: Exception) -> None:
+        message = _("The file cannot be read after row %(row)d: %(error)s. Save it as UTF-8 CSV or XLSX.")
+        self.add(None, "", "unreadable", message % {"row": self.last_row, "error": error})
+        self.finish(succeeded=False)
+
+    # --- First pass: straight into the loans and the vault ------------------------------------------------------
+
+    def load(self) -> bool:
+        """Import the tape if it has no problem; True when the job is finished, False when the tape has a problem."""
+        try:
+            with (
+                self.job.file.open("rb") as file,
+                _no_cyclic_gc(),
+                _SideProgress(self.job) as progress,
+                transaction.atomic(),
+                connection.cursor() as cursor,
+            ):
+                rows, done = self.rows(file.file)
+                with closing(rows):  # before the file
+                    self.load_rows(cursor, rows, done, progress)
+        except (_DefectiveTapeError, IntegrityError, psycopg.IntegrityError):
+            return False
+        except tape_files.UNREADABLE as error:
+            self.unreadable(error)
+        except PortfolioError as refusal:
+            self.add(None, "", refusal.code, refusal.message)
+            self.finish(succeeded=False)
+        return True
+
+    def load_rows(
+        self, cursor: Any, rows: Iterator[list[str]], done: Callable[[int], float], progress: "_SideProgress"
+    ) -> None:
+        """The first pass inside its transaction: raises _DefectiveTapeError at the first problem."""
+        header = next(rows, None)
+        if header is None:
+            raise _DefectiveTapeError
+        plan, header_issues = tape.header_positions(header, self.job.mapping)
+        if header_issues:
+            raise _DefectiveTapeError
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [IMPORT_LOCK, self.portfolio.pk])
+        with self.phase("delete"):
+            cursor.execute(
+                "DELETE FROM portfolios_vaultrecord v USING portfolios_loan l "
+                "WHERE v.loan_id = l.id AND l.portfolio_id = %s",
+                [self.portfolio.pk],
+            )
+            cursor.execute("DELETE FROM portfolios_loan WHERE portfolio_id = %s", [self.portfolio.pk])
+        with self.phase("load"):
+            sequence = _loan_sequence(cursor)
+            batches = tape_copy.ahead(self.batches(rows, done, plan, seal=True))
+            with closing(batches), _quick_thread_switches():
+                for batch in batches:
+                    self.job.rows_read += len(batch.row_numbers)
+                    if batch.issues:
+                        raise _DefectiveTapeError
+                    with self.phase("copy"):
+                        self.copy(cursor, batch, sequence)
+                    progress.save(0.9 * batch.progress, self.job.rows_read)
+        if not self.job.rows_read:
+            raise _DefectiveTapeError
+        with self.phase("check"):
+            if _titles_held_elsewhere(cursor, self.portfolio.pk):
+                raise _DefectiveTapeError
+        portfolio = self.lock_editable()
+        with self.phase("figures"):
+            portfolio_stats_compute(portfolio=portfolio)
+        self.job.loans_imported = self.job.rows_read
+        self.finish(succeeded=True)
+
+    def copy(self, cursor: Any, batch: tape_copy.Batch, sequence: str) -> None:
+        """COPY a batch into the loans and the vault, under ids drawn from the loans' sequence."""
+        cursor.execute(
+            "SELECT string_agg(nextval(%s)::text, ' ') FROM generate_series(1, %s)", [sequence, len(batch.loan_lines)]
+        )
+        ids = cursor.fetchone()[0].split(" ")
+        columns = ", ".join(LOAN_COLUMNS)
+        with cursor.copy(f"COPY portfolios_loan (id, portfolio_id, debtor, title_hash, {columns}) FROM STDIN") as copy:
+            copy.write("".join(map(f"{{}}\t{self.portfolio.pk}\t{{}}\n".format, ids, batch.loan_lines)))
+        with cursor.copy("COPY portfolios_vaultrecord (loan_id, ciphertext) FROM STDIN") as copy:
+            copy.write("".join(map("{}\t{}\n".format, ids, batch.sealed)))
+
+    def lock_editable(self) -> Portfolio:
+        """The portfolio, locked, if this tape may still replace its loans (else PortfolioError)."""
+        portfolio = Portfolio.objects.select_for_update().get(pk=self.portfolio.pk)
+        if portfolio.status not in rules.EDITABLE:
+            raise PortfolioError("not_editable", _("The listing was submitted during the import; nothing changed."))
+        if LoanTapeImport.objects.filter(portfolio=portfolio, pk__gt=self.job.pk).exists():
+            raise PortfolioError("superseded", _("A newer tape was uploaded; this one was not imported."))
+        return portfolio
+
+    # --- Second pass: every problem -----------------------------------------------------------------------------
+
+    def report(self) -> None:
+        """Read the tape again and save every problem with its row and column; nothing is imported."""
+        self.reset()
         with connection.cursor() as cursor:
-            cursor.execute(_staging_ddl(cursor))
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {STAGING} (row_no integer, has_error boolean, loan_id text, title_hash bytea)"
+            )
             try:
                 try:
-                    with self.phase("read"), self.job.file.open("rb") as file, _no_cyclic_gc():
+                    with self.phase("report"), self.job.file.open("rb") as file, _no_cyclic_gc():
                         self.stage(cursor, file.file)
                 except tape_files.UNREADABLE as error:
-                    message = _("The file cannot be read after row %(row)d: %(error)s. Save it as UTF-8 CSV or XLSX.")
-                    self.add(None, "", "unreadable", message % {"row": self.last_row, "error": error})
-                    self.finish(succeeded=False)
+                    self.unreadable(error)
                     return
                 if self.job.rows_read:
-                    with self.phase("check"):
-                        cursor.execute(f"ANALYZE {STAGING}")
-                        self.check_across_rows(cursor)
-                if self.job.error_count:
-                    self.finish(succeeded=False)
-                    return
-                try:
-                    self.swap(cursor)
-                except PortfolioError as refusal:
-                    self.add(None, "", refusal.code, refusal.message)
-                    self.finish(succeeded=False)
+                    cursor.execute(f"ANALYZE {STAGING}")
+                    self.check_across_rows(cursor)
+                if not self.job.error_count:  # the first pass stopped on something this one does not see
+                    self.add(None, "", "import_error", _("The import stopped unexpectedly; nothing was imported."))
+                self.finish(succeeded=False)
             finally:
                 cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
 
-    def rows(self, binary: IO[bytes]) -> tuple[Iterator[list[str]], Any]:
-        """The file's rows and a function giving how far the reading is (0 to 1)."""
-        if self.job.file_format == LoanTapeImport.Format.XLSX:
-            total, rows = tape_files.xlsx_rows(binary)
-            return rows, lambda row_no: row_no / total if total else 0.0
-        size = max(self.job.file_size, 1)
-        return tape_files.csv_rows(binary), lambda row_no: binary.tell() / size
-
     def stage(self, cursor: Any, binary: IO[bytes]) -> None:
-        """Read, check and COPY every row into the staging table, saving progress after each batch."""
+        """Check every row, saving its problems, and COPY its row number, loan id and title hash into staging."""
         rows, done = self.rows(binary)
         header = next(rows, None)
         if header is None:
@@ -212,82 +339,23 @@ class _Import:
             self.add(1, column, code, message)
         if any(code == "missing_column" for _column, code, _message in header_issues):
             return
-        numbered = self.numbered(rows)
-        copy_sql = f"COPY {STAGING} ({', '.join(STAGED_COLUMNS)}) FROM STDIN"
-        hasher = vault.Hasher()
-        while batch := list(islice(numbered, BATCH_ROWS)):
+        copy_sql = f"COPY {STAGING} (row_no, has_error, loan_id, title_hash) FROM STDIN"
+        for batch in self.batches(rows, done, plan, seal=False):
+            self.job.rows_read += len(batch.row_numbers)
+            self.job.rows_with_errors += len(batch.issues)
+            for index in sorted(batch.issues):
+                for column_name, code, message in batch.issues[index]:
+                    self.add(batch.row_numbers[index], column_name, code, message)
+            loan_ids = [
+                tape_copy.NULL if value is None else value.translate(tape_copy.COPY_ESCAPES)
+                for value in batch.values["loan_id"]
+            ]
+            flags = ["t" if index in batch.issues else "f" for index in range(len(batch.row_numbers))]
             with cursor.copy(copy_sql) as copy:
-                # Small chunks: the server stores one while the next is checked.
-                for start in range(0, len(batch), CHUNK_ROWS):
-                    copy.write(self.staged_text(batch[start : start + CHUNK_ROWS], plan, hasher))
-            self.save_progress(0.9 * min(done(batch[-1][0]), 1.0))
+                copy.write("".join(map("{}\t{}\t{}\t{}\n".format, batch.row_numbers, flags, loan_ids, batch.titles)))
+            self.save_progress(0.9 * batch.progress)
         if not self.job.rows_read:
             self.add(None, "", "empty_tape", _("The tape has no loans."))
-
-    def numbered(self, rows: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
-        """Rows with their spreadsheet row numbers (the header is 1); blank lines are skipped but counted."""
-        for row_no, cells in enumerate(rows, start=2):
-            self.last_row = row_no
-            if any(cells):
-                yield row_no, cells
-
-    def staged_text(self, batch: list[tuple[int, list[str]]], plan: tape.Plan, hasher: vault.Hasher) -> str:
-        """A batch of rows checked, their debtors hashed and sealed, as lines of COPY's text format."""
-        row_numbers = [row_no for row_no, _cells in batch]
-        cutoff = self.portfolio.cutoff_date.isoformat()
-        values, issues = tape.batch_check(
-            [cells for _row_no, cells in batch], plan, cutoff=cutoff, currency=self.portfolio.currency
-        )
-        self.job.rows_read += len(batch)
-        self.job.rows_with_errors += len(issues)
-        for index in sorted(issues):
-            for column_name, code, message in issues[index]:
-                self.add(row_numbers[index], column_name, code, message)
-        debtors, titles, sealed = self.identities(values, hasher)
-        columns = [
-            list(map(str, row_numbers)),
-            ["t" if index in issues else "f" for index in range(len(batch))],
-            debtors,
-            titles,
-            sealed,
-        ]
-        for name in LOAN_COLUMNS:
-            column = values[name]
-            if name in FREE_TEXT and _needs_escapes("".join(filter(None, column))):
-                column = [None if value is None else value.translate(COPY_ESCAPES) for value in column]
-            columns.append([NULL if value is None else value for value in column])
-        return "".join(line + "\n" for line in map("\t".join, zip(*columns, strict=True)))
-
-    def identities(self, values: dict[str, list[str | None]], hasher: vault.Hasher) -> tuple[list[str], ...]:
-        """Per row: the debtor's pseudonym, the debt's title hash and the sealed identity (COPY text, or NULL)."""
-        debtors, titles, sealed = [], [], []
-        seal = not self.job.error_count  # a failed tape keeps nothing: skip the encryption
-        pii = zip(*(values[name] for name in tape.PII), strict=True)
-        originations = zip(values["origination_date"], values["origination_amount"], strict=True)
-        for identity, loan_id, (originated, amount), fields in zip(
-            values["national_id"], values["loan_id"], originations, pii, strict=True
-        ):
-            if not identity:
-                debtors.append(NULL)
-                titles.append(NULL)
-                sealed.append(NULL)
-                continue
-            debtors.append(hasher.pseudonym(portfolio_id=self.portfolio.pk, identity=identity))
-            if originated and amount:
-                key = hasher.title(
-                    identity=identity, origination_date=originated, origination_amount=tape.amount_key(amount)
-                )
-                titles.append("\\\\x" + key.hex())
-            else:
-                titles.append(NULL)
-            if seal and loan_id:
-                plaintext = tape.SEPARATOR.join(field or "" for field in fields).encode()
-                sealed.append(
-                    "\\\\x" + vault.seal(plaintext, context=vault.record_context(self.portfolio.pk, loan_id)).hex()
-                )
-            else:
-                sealed.append(NULL)
-        return debtors, titles, sealed
 
     def check_across_rows(self, cursor: Any) -> None:
         """Repeated loan ids, and debts whose title another listing holds (listed or sold), in one query."""
@@ -333,36 +401,20 @@ class _Import:
         self.job.rows_with_errors += new_rows
         self.stored += stored
 
-    def swap(self, cursor: Any) -> None:
-        """Replace the portfolio's loans and vault records with the staged tape, all in one transaction."""
-        with transaction.atomic():
-            portfolio = Portfolio.objects.select_for_update().get(pk=self.portfolio.pk)
-            if portfolio.status not in rules.EDITABLE:
-                raise PortfolioError("not_editable", _("The listing was submitted during the import; nothing changed."))
-            if LoanTapeImport.objects.filter(portfolio=portfolio, pk__gt=self.job.pk).exists():
-                raise PortfolioError("superseded", _("A newer tape was uploaded; this one was not imported."))
-            with self.phase("delete"):
-                cursor.execute(
-                    "DELETE FROM portfolios_vaultrecord v USING portfolios_loan l "
-                    "WHERE v.loan_id = l.id AND l.portfolio_id = %s",
-                    [portfolio.pk],
-                )
-                cursor.execute("DELETE FROM portfolios_loan WHERE portfolio_id = %s", [portfolio.pk])
-            columns = ", ".join(LOAN_COLUMNS)
-            with self.phase("loans"):
-                cursor.execute(
-                    f"INSERT INTO portfolios_loan (id, portfolio_id, debtor, title_hash, {columns}) "  # noqa: S608
-                    f"SELECT loan_pk, %s, debtor, title_hash, {columns} FROM {STAGING}",
-                    [portfolio.pk],
-                )
-                self.job.loans_imported = cursor.rowcount
-            with self.phase("vault"):
-                cursor.execute(
-                    f"INSERT INTO portfolios_vaultrecord (loan_id, ciphertext) SELECT loan_pk, pii FROM {STAGING}"  # noqa: S608
-                )
-            with self.phase("figures"):
-                portfolio_stats_compute(portfolio=portfolio, loans_table=STAGING)
-            self.finish(succeeded=True)
+
+@contextmanager
+def _quick_thread_switches() -> Iterator[None]:
+    """Let a thread waiting on PostgreSQL take the interpreter back quickly from the one checking rows.
+
+    Sending a batch waits on the socket many times; after each wait the sending thread needs the interpreter lock,
+    which the busy checking thread gives up only every switch interval (5 ms by default).
+    """
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.0002)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)
 
 
 @contextmanager
@@ -381,17 +433,54 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _needs_escapes(text: str) -> bool:
-    return "\\" in text or "\t" in text or "\n" in text or "\r" in text
+class _SideProgress:
+    """Saves a job's progress on a database connection of its own, so that pollers see it while the import's
+    transaction is open. Progress is only shown: if saving it fails, the import goes on without it."""
+
+    def __init__(self, job: LoanTapeImport) -> None:
+        self.job = job
+        self.db: Any = None
+
+    def __enter__(self) -> "_SideProgress":
+        self.db = connections.create_connection(connection.alias)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.db.close()
+
+    def save(self, progress: float, rows_read: int) -> None:
+        self.job.progress, self.job.rows_read = round(progress, 3), rows_read
+        if self.db is None:
+            return
+        try:
+            with self.db.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '1s'")  # never wait for the import's own transaction
+                cursor.execute(
+                    f"UPDATE {LoanTapeImport._meta.db_table} SET progress = %s, rows_read = %s WHERE id = %s",  # noqa: S608
+                    [self.job.progress, rows_read, self.job.pk],
+                )
+        except DatabaseError:
+            logger.warning("loan-tape import %s: progress not saved", self.job.pk, exc_info=True)
+            self.db.close()
+            self.db = None
 
 
-def _staging_ddl(cursor: Any) -> str:
+def _loan_sequence(cursor: Any) -> str:
     cursor.execute("SELECT pg_get_serial_sequence('portfolios_loan', 'id')")
-    (sequence,) = cursor.fetchone()
-    types = {name: Loan._meta.get_field(name).db_type(connection) for name in LOAN_COLUMNS}
-    columns = ", ".join(f"{name} {types[name]}" for name in LOAN_COLUMNS)
-    # loan_pk is drawn from the loans' own sequence while COPY loads, so the swap needs no join to link vault rows.
-    return (
-        f"CREATE TEMPORARY TABLE {STAGING} (row_no integer, has_error boolean, "
-        f"loan_pk bigint DEFAULT nextval('{sequence}'), debtor text, title_hash bytea, pii bytea, {columns})"
+    return str(cursor.fetchone()[0])
+
+
+def _titles_held_elsewhere(cursor: Any, portfolio_id: int) -> bool:
+    """Whether a debt of this portfolio's loans is in another listing that is listed or sold."""
+    cursor.execute(
+        """
+        SELECT EXISTS (
+            SELECT 1 FROM portfolios_loan s
+            JOIN portfolios_loan l ON l.title_hash = s.title_hash
+            JOIN portfolios_portfolio p ON p.id = l.portfolio_id
+            WHERE s.portfolio_id = %(portfolio)s AND p.id <> %(portfolio)s AND p.status = ANY(%(held)s)
+        )
+        """,
+        {"portfolio": portfolio_id, "held": sorted(rules.TITLE_HELD)},
     )
+    return bool(cursor.fetchone()[0])

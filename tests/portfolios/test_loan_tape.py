@@ -181,6 +181,21 @@ def test_a_bad_tape_leaves_the_previous_one_intact(draft, import_tape):
     assert Portfolio.objects.get(pk=draft.pk).stats.total_claim == figures_before
 
 
+def test_a_problem_found_after_batches_were_stored_rolls_them_back_and_is_reported_once(
+    draft, import_tape, monkeypatch
+):
+    assert import_tape(draft, csv_upload([loan_row(n) for n in range(5)])).status == Status.SUCCEEDED
+    before, vault_before = loans_of(draft), list(VaultRecord.objects.values_list("loan_id", "ciphertext"))
+    monkeypatch.setattr(loan_tape, "BATCH_ROWS", 40)  # the repeat comes batches after its first row was stored
+    rows = [loan_row(n) for n in range(100, 300)] + [loan_row(120, national_id="33010600000000999")]
+    job = import_tape(draft, csv_upload(rows))
+    assert job.status == Status.FAILED
+    assert issues_of(job) == {(202, "loan_id", "duplicate_loan_id")}
+    assert (job.rows_read, job.error_count, job.loans_imported, job.progress) == (201, 1, 0, 1.0)
+    assert loans_of(draft) == before
+    assert list(VaultRecord.objects.values_list("loan_id", "ciphertext")) == vault_before
+
+
 def test_a_new_tape_replaces_the_old_one_whole(draft, import_tape):
     import_tape(draft, csv_upload([loan_row(n) for n in range(5)]))
     first_debtor = Loan.objects.get(portfolio=draft, loan_id="L-000001").debtor

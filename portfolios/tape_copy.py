@@ -1,0 +1,131 @@
+"""Checked loan-tape rows as PostgreSQL COPY text: the loans' columns, the debtors' hashes and their sealed identities.
+
+Pure code (no database). COPY's text format: tab-separated, \\N for NULL, backslash escapes in free text (the other
+columns hold checked forms only), bytea as `\\x` and hex digits.
+"""
+
+import contextlib
+import os
+import queue
+import threading
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from portfolios import tape, vault
+
+LOAN_COLUMNS = [name for name, column in tape.COLUMNS.items() if not column.pii]
+NULL = "\\N"
+FREE_TEXT = frozenset(name for name in LOAN_COLUMNS if tape.COLUMNS[name].free_text)
+COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+Values = dict[str, list[str | None]]
+
+
+@dataclass
+class Batch:
+    """Rows of a tape, checked: their spreadsheet row numbers, values by column and problems by index."""
+
+    row_numbers: list[int]
+    values: Values
+    issues: dict[int, list[tape.Issue]]
+    progress: float  # how far into the file the batch ends (0 to 1)
+    titles: list[str] = field(default_factory=list)  # COPY text of each debt's title hash
+    loan_lines: list[str] = field(default_factory=list)  # COPY lines of the loans, without their id
+    sealed: list[str] = field(default_factory=list)  # COPY text of each loan's sealed identity
+
+
+def loan_lines(values: Values, debtors: list[str], titles: list[str]) -> list[str]:
+    """Each row's COPY line for `debtor, title_hash, *LOAN_COLUMNS`, without the line end."""
+    columns = [debtors, titles]
+    for name in LOAN_COLUMNS:
+        column = values[name]
+        if name in FREE_TEXT and _needs_escapes("".join(filter(None, column))):
+            column = [None if value is None else value.translate(COPY_ESCAPES) for value in column]
+        columns.append([NULL if value is None else value for value in column])
+    return list(map("\t".join, zip(*columns, strict=True)))
+
+
+def identities(
+    values: Values, hasher: vault.Hasher, *, portfolio_id: int, seal: bool
+) -> tuple[list[str], list[str], list[str]]:
+    """Per row: the debtor's pseudonym, the debt's title hash and the sealed identity, as COPY text (or NULL).
+
+    Encryption is skipped when `seal` is false (a tape that already failed keeps nothing).
+    """
+    identity_column = values["national_id"]
+    count = len(identity_column)
+    pseudonym_prefix = f"debtor\x1f{portfolio_id}\x1f".encode()
+    context_prefix = vault.record_context(portfolio_id, "")
+    digest = hasher.digest
+    encrypt = vault.sealer() if seal else None
+    nonces = os.urandom(vault.NONCE_BYTES * count) if seal else b""
+    join = tape.SEPARATOR.join
+    debtors, titles, sealed = [NULL] * count, [NULL] * count, [NULL] * count
+    pii = zip(*(values[name] for name in tape.PII), strict=True)
+    rows = zip(
+        identity_column, values["loan_id"], values["origination_date"], values["origination_amount"], pii, strict=True
+    )
+    for i, (identity, loan_id, originated, amount, fields) in enumerate(rows):
+        if not identity:
+            continue
+        encoded = identity.encode()
+        debtors[i] = "D-" + digest(pseudonym_prefix + encoded)[:7].hex().upper()
+        if originated and amount:
+            title = b"title\x1f%s\x1f%s\x1f%s" % (encoded, originated.encode(), tape.amount_key(amount).encode())
+            titles[i] = "\\\\x" + digest(title).hex()
+        if encrypt is not None and loan_id:
+            nonce = nonces[i * vault.NONCE_BYTES : (i + 1) * vault.NONCE_BYTES]
+            plaintext = join([value or "" for value in fields]).encode()
+            sealed[i] = "\\\\x" + nonce.hex() + encrypt(nonce, plaintext, context_prefix + loan_id.encode()).hex()
+    return debtors, titles, sealed
+
+
+def _needs_escapes(text: str) -> bool:
+    return "\\" in text or "\t" in text or "\n" in text or "\r" in text
+
+
+T = TypeVar("T")
+_END = object()
+
+
+def ahead(items: Generator[T], depth: int = 2) -> Generator[T]:
+    """`items`, computed in a thread of its own up to `depth` items ahead of the caller.
+
+    The import's Python work (parsing, checks, hashing, sealing) holds the interpreter lock, while sending a batch to
+    PostgreSQL waits on the server without it: with the two in different threads, the next batch is prepared while
+    the server stores the last one. An exception in the thread is raised in the caller; closing the iterator stops
+    the thread after its current item, and closes `items` (so a file it reads can be closed next).
+    """
+    handoff: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        handoff.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            handoff.put(_END)
+        except BaseException as error:  # handed over to the caller, which raises it
+            handoff.put(error)
+
+    thread = threading.Thread(target=produce, name="loan-tape-reader", daemon=True)
+    thread.start()
+    try:
+        while (item := handoff.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                handoff.get(timeout=0.1)
+        thread.join()
+        items.close()
