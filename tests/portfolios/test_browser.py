@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from portfolios import services
 from portfolios.models import Portfolio
-from tests.portfolios.conftest import HEADER, kyc_approved, loan_row
+from tests.portfolios.conftest import HEADER, csv_upload, kyc_approved, loan_row, new_draft
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "correct-horse-battery"
@@ -45,6 +45,117 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
             "--disable-sync",
         ],
     }
+
+
+def approved_listing(member, seller_org, staff, import_tape, rows: range, **data: Any) -> Portfolio:
+    portfolio = new_draft(member, seller_org, **data)
+    assert import_tape(portfolio, csv_upload([loan_row(n) for n in rows])).status == "succeeded"
+    services.portfolio_submit(user=member, portfolio=portfolio)
+    return services.portfolio_review(portfolio=portfolio, reviewer=staff, approve=True)
+
+
+def card_titles(page: Page) -> list[str]:
+    return page.locator("#portfolio-list article h2").all_inner_texts()
+
+
+def test_browse_filters_sorts_and_opens_a_portfolio(browser, live_server_url, member, seller_org, staff, import_tape):
+    approved_listing(
+        member, seller_org, staff, import_tape, range(100, 106), title="Small SME book", regions=["Zhejiang"]
+    )
+    approved_listing(
+        member,
+        seller_org,
+        staff,
+        import_tape,
+        range(40),
+        title="Big corporate book",
+        debt_type="corporate",
+        regions=["Jiangsu", "Zhejiang"],
+    )
+    approved_listing(
+        member,
+        seller_org,
+        staff,
+        import_tape,
+        range(200, 220),
+        title="Card receivables",
+        regions=["Guangdong"],
+        debt_type="consumer_unsecured",
+        audience="professional_only",
+    )
+    new_draft(member, seller_org, title="Unreviewed draft")
+    connections.close_all()
+
+    page = browser.new_context().new_page()
+    page.goto(live_server_url + "/portfolios/")
+    expect(page.locator("#portfolio-list article")).to_have_count(3)  # never the draft
+    assert set(card_titles(page)) == {"Small SME book", "Big corporate book", "Card receivables"}
+
+    def apply(**fields: str) -> None:
+        page.goto(live_server_url + "/portfolios/")
+        for name, value in fields.items():
+            field = page.locator(f"#portfolio-filters [name={name}]")
+            if field.evaluate("element => element.tagName") == "SELECT":
+                field.select_option(value)
+            else:
+                field.fill(value)
+        page.get_by_role("button", name="Filter").click()
+
+    apply(debt_type="corporate")
+    assert card_titles(page) == ["Big corporate book"]
+    expect(page.locator("#portfolio-filters [name=debt_type]")).to_have_value("corporate")  # the form keeps it
+    apply(region="Zhejiang", sort="face_asc")
+    assert card_titles(page) == ["Small SME book", "Big corporate book"]
+    apply(sort="face_desc")
+    assert card_titles(page) == ["Card receivables", "Big corporate book", "Small SME book"]
+    apply(audience="professional")
+    assert card_titles(page) == ["Card receivables"]
+    expect(page.locator("#portfolio-list")).to_contain_text("professional buyers only")
+    apply(audience="retail", min_face="3000000")  # face values: 2.6, 3.6 and 17.7 million
+    assert card_titles(page) == ["Big corporate book"]
+    apply(q="receivables")
+    assert card_titles(page) == ["Card receivables"]
+    apply(q="nothing like this")
+    expect(page.locator("#portfolio-list")).to_contain_text("No portfolio matches.")
+
+    apply(debt_type="sme")
+    page.get_by_role("link", name="Small SME book").click()
+    expect(page.locator("h1")).to_contain_text("Small SME book")
+    expect(page.locator("#headline")).to_contain_text("6")
+
+
+def test_portfolio_page_draws_its_charts_with_the_vendored_library(
+    browser, live_server_url, member, seller_org, staff, import_tape, artifacts
+):
+    if not (Path(settings.BASE_DIR) / "static" / "vendor" / "chart.js" / "chart.umd.min.js").exists():
+        pytest.fail("chart.js is not installed in static/vendor/: `make test` installs it")
+    portfolio = approved_listing(member, seller_org, staff, import_tape, range(60), title="Zhejiang SME book")
+    connections.close_all()
+
+    page = browser.new_context().new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{live_server_url}/portfolios/{portfolio.pk}/")
+    sections = page.locator("section.distribution")
+    expect(sections.first).to_be_visible()
+    count = sections.count()
+    assert count >= 4
+    expect(page.locator("section.distribution canvas")).to_have_count(count)  # one chart per distribution
+    drawn = page.evaluate(
+        """() => Array.from(document.querySelectorAll("section.distribution canvas")).map(canvas => {
+            const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+            return {
+                chart: window.Chart.getChart(canvas) !== undefined,
+                width: canvas.width,
+                painted: pixels.some((value, index) => index % 4 === 3 && value > 0),
+            };
+        })"""
+    )
+    assert all(chart["chart"] and chart["width"] > 0 and chart["painted"] for chart in drawn), drawn
+    scripts = [url for url in requested if url.endswith(".js")]
+    assert any(url.startswith(live_server_url + "/static/vendor/chart.js/") for url in scripts), scripts
+    assert all(url.startswith(live_server_url) for url in requested), requested  # no CDN, nothing from elsewhere
+    page.screenshot(path=str(artifacts / "portfolio-charts.png"), full_page=True)
 
 
 def logged_in(browser: Browser, url: str, email: str) -> Page:
