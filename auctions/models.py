@@ -222,6 +222,7 @@ class Notification(models.Model):
         ENDING_SOON = "ending_soon", _("Ending soon")
         WON = "won", _("Won")
         LOST = "lost", _("Lost")
+        OFFER = "offer", _("Offer after a default")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     auction = models.ForeignKey(Auction, on_delete=models.CASCADE, related_name="notifications")

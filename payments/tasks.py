@@ -2,6 +2,7 @@
 
 import logging
 from functools import partial
+from typing import Any
 
 from celery import shared_task
 from django.db import transaction
@@ -17,17 +18,17 @@ def settlement_open(auction_id: int) -> None:
     services.settlement_open(auction_id=auction_id)
 
 
-def settlement_open_on_commit(auction_id: int) -> None:
-    """Queue `settlement_open` once the caller's transaction (an auction's close) commits. Best effort: with the
-    broker unreachable the close still stands, and `payments_sweep` opens the settlement within a minute."""
-    transaction.on_commit(partial(_queue_best_effort, settlement_open, auction_id))
+def queue_on_commit(task: Any, *args: int) -> None:
+    """Queue `task` once the caller's transaction (an auction's close or cancellation) commits. Best effort: with
+    the broker unreachable the caller's change still stands, and `payments_sweep` does the work within a minute."""
+    transaction.on_commit(partial(_queue_best_effort, task, *args))
 
 
-def _queue_best_effort(task: object, *args: int) -> None:
+def _queue_best_effort(task: Any, *args: int) -> None:
     try:
-        task.delay(*args)  # type: ignore[attr-defined]
+        task.delay(*args)
     except OperationalError:  # kombu's error for an unreachable broker (a task's own failure still propagates)
-        log.warning("%s%s not queued: broker unreachable; the payments sweep will do it", task, args)
+        log.warning("%s%s not queued: broker unreachable; the payments sweep will do it", task.name, args)
 
 
 @shared_task(ignore_result=True, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=10)

@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.services import localstripe_webhook, services  # noqa: E402
+from scripts.services import database_ensure, localstripe_webhook, services  # noqa: E402
 
 PYTHON = sys.executable
 
@@ -62,6 +62,7 @@ def main() -> int:
             "SITE_URL": os.environ.get("SITE_URL", url),
             "PYTHONUNBUFFERED": "1",
         }
+        database_ensure(env["DATABASE_URL"])
         manage("migrate", "--noinput", "-v0", env=env)
         manage("collectstatic", "--noinput", "-v0", env=env)
         manage("demo_data", env=env)

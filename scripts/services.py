@@ -63,9 +63,9 @@ def _create_database(admin_url: str, name: str = "marketplace") -> str:
         return conn.info.parameter_status("server_version") or "?"
 
 
-def _given_postgres(url: str) -> str:
-    """DATABASE_URL from the environment: its database is created when the server is there but the database is
-    not (as for the local and embedded ones); anything else stops here with the server's own words."""
+def database_ensure(url: str) -> None:
+    """The site's database (`make run`): created when the server is there but the database is not, as for the
+    local and embedded ones; anything else stops the command here with the server's own words."""
     parts = urlsplit(url)
     name = unquote(parts.path.lstrip("/"))
     try:
@@ -80,7 +80,6 @@ def _given_postgres(url: str) -> str:
                 f"PostgreSQL: database {name!r} is missing and cannot be created: {create_error}"
             ) from None
         _log(f"PostgreSQL: created database {name!r}")
-    return url
 
 
 def _local_postgres() -> str | None:
@@ -259,7 +258,6 @@ def services(*, state_dir: Path, prefer_local: bool, fresh_stripe: bool = False)
         ):
             if url := os.environ.get(key):
                 _log(f"{kind}: {key} from the environment")
-                url = _given_postgres(url) if key == "DATABASE_URL" else url
             url = url or (local() if prefer_local else None)
             env[key] = url or embedded(stack, state_dir)
         if os.environ.get("STRIPE_SECRET_KEY"):

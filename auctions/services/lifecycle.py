@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import cast
 
 from django.core.exceptions import ValidationError
@@ -24,6 +25,7 @@ from auctions.services.base import (
     _lock,
     _locked,
     _open_if_due,
+    _send_now,
     _step,
     _tasks,
 )
@@ -88,8 +90,8 @@ def _close(auctions: QuerySet[Auction], *, skip_locked: bool, limit: int = 1) ->
             if lots:
                 portfolio_services.portfolio_transition_many(portfolio_ids=lots, to=outcome)
         for auction in closing:  # payments take over once the close is committed; bidders hear the result
-            payment_tasks.settlement_open_on_commit(auction.pk)  # best effort: payments' sweep backs it
-            _tasks().notify_results.delay_on_commit(auction.pk)
+            payment_tasks.queue_on_commit(payment_tasks.settlement_open, auction.pk)  # payments' sweep backs it
+            transaction.on_commit(partial(_send_now, _tasks().notify_results, auction.pk))
     return len(closing)
 
 
@@ -149,7 +151,7 @@ def auction_cancel(*, auction: Auction, actor: User, reason: str) -> Auction:
         portfolio_services.portfolio_transition(
             portfolio=locked.portfolio, to=Portfolio.Status.APPROVED, actor=actor, reason=reason
         )
-        payment_tasks.deposits_release.delay_on_commit(locked.pk)  # type: ignore[attr-defined]
+        payment_tasks.queue_on_commit(payment_tasks.deposits_release, locked.pk)  # payments' sweep backs it
     return locked
 
 

@@ -29,10 +29,6 @@ from portfolios.models import Portfolio
 
 log = logging.getLogger(__name__)
 
-# Notification kind for an offer (the auction engine's list shows it as is; its choices do not name it yet).
-OFFER_NOTICE = "offer"
-
-
 def offer_after_default(*, settlement: Settlement) -> RunnerUpOffer | None:
     """Called in the transaction that defaults `settlement`: offer the lot to the runner-up once per auction, or
     return the lot to the seller (no runner-up, a runner-up below the reserve, or the runner-up defaulted too)."""
@@ -68,7 +64,7 @@ def _notify_offer(*, offer: RunnerUpOffer, auction: Auction) -> None:
         "currency": offer.currency,
         "until": offer.expires_at.strftime("%Y-%m-%d %H:%M"),
     }
-    Notification.objects.create(user=offer.buyer, auction=auction, kind=OFFER_NOTICE, message=message)
+    Notification.objects.create(user=offer.buyer, auction=auction, kind=Notification.Kind.OFFER, message=message)
     account_services.email_queue(
         to=offer.buyer.email,
         subject=message,

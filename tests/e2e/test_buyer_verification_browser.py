@@ -109,7 +109,8 @@ def test_retail_buyer_kyc_approval_and_suitability(
 
     page.once("dialog", confirm)
     page.get_by_role("button", name="Place bid").click()
-    expect(page.locator(".messages")).to_contain_text("you are leading")
+    expect(page.locator("#bid-result")).to_have_text("Your bid is in.")  # answered over the socket
+    expect(page.locator("#your-status")).to_have_text("Bidder 1 · You are leading")
     assert "50000.00 CNY" in questions[0] and "lose all of it" in questions[0]
     expect(page.locator("#ledger")).to_contain_text("Bidder 1")
     page.screenshot(path=str(artifacts / "auction-first-bid.png"), full_page=True)

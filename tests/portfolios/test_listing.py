@@ -56,8 +56,9 @@ def test_only_the_table_allows_a_move(seller, bank, staff, current, target):
         assert not PortfolioEvent.objects.exists()
 
 
-def test_sold_and_withdrawn_are_final_and_every_state_is_reachable_from_draft():
-    assert rules.TRANSITIONS[Status.SOLD] == rules.TRANSITIONS[Status.WITHDRAWN] == frozenset()
+def test_withdrawn_is_final_sold_reopens_only_as_unsold_and_every_state_is_reachable_from_draft():
+    assert rules.TRANSITIONS[Status.WITHDRAWN] == frozenset()
+    assert rules.TRANSITIONS[Status.SOLD] == {Status.UNSOLD}  # only when the buyer defaulted and nobody took it
     reached, frontier = {Status.DRAFT}, [Status.DRAFT]
     while frontier:
         for target in rules.TRANSITIONS[frontier.pop()]:
