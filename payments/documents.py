@@ -6,11 +6,19 @@ Only the buyer, members of the seller organization and staff may have them, and 
 import csv
 import io
 from collections.abc import Iterator
+from itertools import groupby
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from pypdf import PageObject, PdfWriter
-from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+from pypdf.generic import (
+    ArrayObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    NameObject,
+    NumberObject,
+    TextStringObject,
+)
 
 from accounts.models import User
 from accounts.selectors import membership_list
@@ -41,29 +49,76 @@ def _debtors(settlement: Settlement) -> Iterator[DebtorIdentity]:
     return pii_released_for(portfolio=settlement.auction.portfolio, buyer=settlement.buyer)
 
 
-def _literal(line: str) -> str:
-    latin = " ".join(line.split()).encode("latin-1", "replace").decode("latin-1")
-    return latin.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+def _latin(char: str) -> bool:
+    return ord(char) < 256
+
+
+def _shown(line: str) -> str:
+    """Text operators for one line: Latin-1 runs in Helvetica, everything else (Chinese names and titles) in the
+    standard CJK font STSong-Light, which PDF readers supply themselves (nothing is embedded)."""
+    operations = []
+    for latin, run in groupby(" ".join(line.split()), key=_latin):
+        chunk = "".join(run)
+        if latin:
+            escaped = chunk.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+            operations.append(f"/F1 10 Tf ({escaped}) Tj")
+        else:
+            operations.append(f"/F2 10 Tf <{chunk.encode('utf-16-be').hex()}> Tj")
+    return " ".join(operations)
+
+
+def _fonts() -> DictionaryObject:
+    helvetica = {"/Type": "/Font", "/Subtype": "/Type1", "/BaseFont": "/Helvetica", "/Encoding": "/WinAnsiEncoding"}
+    descriptor = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/FontDescriptor"),
+            NameObject("/FontName"): NameObject("/STSong-Light"),
+            NameObject("/Flags"): NumberObject(6),
+            NameObject("/FontBBox"): ArrayObject([NumberObject(n) for n in (-25, -254, 1000, 880)]),
+            NameObject("/ItalicAngle"): NumberObject(0),
+            NameObject("/Ascent"): NumberObject(880),
+            NameObject("/Descent"): NumberObject(-120),
+            NameObject("/CapHeight"): NumberObject(880),
+            NameObject("/StemV"): NumberObject(93),
+        }
+    )
+    cid_font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/CIDFontType0"),
+            NameObject("/BaseFont"): NameObject("/STSong-Light"),
+            NameObject("/CIDSystemInfo"): DictionaryObject(
+                {
+                    NameObject("/Registry"): TextStringObject("Adobe"),
+                    NameObject("/Ordering"): TextStringObject("GB1"),
+                    NameObject("/Supplement"): NumberObject(4),
+                }
+            ),
+            NameObject("/FontDescriptor"): descriptor,
+            NameObject("/DW"): NumberObject(1000),
+        }
+    )
+    cjk = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type0"),
+            NameObject("/BaseFont"): NameObject("/STSong-Light-UniGB-UTF16-H"),
+            NameObject("/Encoding"): NameObject("/UniGB-UTF16-H"),  # codes are UTF-16BE
+            NameObject("/DescendantFonts"): ArrayObject([cid_font]),
+        }
+    )
+    latin = DictionaryObject({NameObject(key): NameObject(value) for key, value in helvetica.items()})
+    return DictionaryObject({NameObject("/F1"): latin, NameObject("/F2"): cjk})
 
 
 def _page(lines: list[str]) -> PageObject:
-    operations = ["BT /F1 10 Tf 14 TL 56 790 Td"]
-    operations += [f"({_literal(line)}) Tj T*" for line in lines]
+    operations = ["BT 14 TL 56 790 Td"]
+    operations += [f"{_shown(line)} T*" for line in lines]
     operations.append("ET")
     page = PageObject.create_blank_page(width=A4[0], height=A4[1])
     content = DecodedStreamObject()
     content.set_data("\n".join(operations).encode("latin-1"))
-    font = DictionaryObject(
-        {
-            NameObject("/Type"): NameObject("/Font"),
-            NameObject("/Subtype"): NameObject("/Type1"),
-            NameObject("/BaseFont"): NameObject("/Helvetica"),
-            NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
-        }
-    )
-    page[NameObject("/Resources")] = DictionaryObject(
-        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})}
-    )
+    page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): _fonts()})
     page[NameObject("/Contents")] = content
     return page
 
