@@ -14,7 +14,6 @@ title hashes (nothing that names a debtor).
 
 import gc
 import logging
-import sys
 import time
 from collections.abc import Callable, Generator, Iterator
 from contextlib import closing, contextmanager
@@ -262,7 +261,7 @@ class _Import:
         with self.phase("load"):
             sequence = _loan_sequence(cursor)
             batches = tape_copy.ahead(self.batches(rows, done, plan, seal=True))
-            with closing(batches), _quick_thread_switches():
+            with closing(batches):
                 for batch in batches:
                     self.job.rows_read += len(batch.row_numbers)
                     if batch.issues:
@@ -403,21 +402,6 @@ class _Import:
 
 
 @contextmanager
-def _quick_thread_switches() -> Iterator[None]:
-    """Let a thread waiting on PostgreSQL take the interpreter back quickly from the one checking rows.
-
-    Sending a batch waits on the socket many times; after each wait the sending thread needs the interpreter lock,
-    which the busy checking thread gives up only every switch interval (5 ms by default).
-    """
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(0.0002)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(interval)
-
-
-@contextmanager
 def _no_cyclic_gc() -> Iterator[None]:
     """Pause the cycle collector while a tape is read.
 
@@ -471,14 +455,18 @@ def _loan_sequence(cursor: Any) -> str:
 
 
 def _titles_held_elsewhere(cursor: Any, portfolio_id: int) -> bool:
-    """Whether a debt of this portfolio's loans is in another listing that is listed or sold."""
+    """Whether a debt of this portfolio's loans is in another listing that is listed or sold.
+
+    Asked from the held listings' side: drafts (like the same tape uploaded to several drafts) cost nothing.
+    """
     cursor.execute(
         """
         SELECT EXISTS (
-            SELECT 1 FROM portfolios_loan s
-            JOIN portfolios_loan l ON l.title_hash = s.title_hash
-            JOIN portfolios_portfolio p ON p.id = l.portfolio_id
-            WHERE s.portfolio_id = %(portfolio)s AND p.id <> %(portfolio)s AND p.status = ANY(%(held)s)
+            SELECT 1 FROM portfolios_loan l
+            WHERE l.portfolio_id IN (
+                SELECT id FROM portfolios_portfolio WHERE status = ANY(%(held)s) AND id <> %(portfolio)s
+            )
+            AND l.title_hash IN (SELECT title_hash FROM portfolios_loan WHERE portfolio_id = %(portfolio)s)
         )
         """,
         {"portfolio": portfolio_id, "held": sorted(rules.TITLE_HELD)},
