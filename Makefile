@@ -20,9 +20,9 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 	touch $@ $(VENV)/.run-deps
 
 # Browser libraries pinned in package.json, copied into the git-ignored static/vendor/ (never a CDN, nothing committed).
-$(VENDOR)/.installed: package.json
+$(VENDOR)/.installed: package.json package-lock.json
 	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
-	npm install --no-audit --no-fund --no-package-lock --omit=dev --silent
+	npm ci --no-audit --no-fund --omit=dev --silent
 	mkdir -p $(VENDOR)/chart.js
 	cp node_modules/chart.js/dist/chart.umd.min.js node_modules/chart.js/dist/chart.umd.min.js.map node_modules/chart.js/LICENSE.md $(VENDOR)/chart.js/
 	touch $@
