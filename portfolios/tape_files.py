@@ -11,7 +11,7 @@ from collections.abc import Generator
 from datetime import date, datetime
 from typing import IO, Any
 
-from openpyxl import load_workbook  # type: ignore[import-untyped]
+from openpyxl import load_workbook
 
 
 def sniff(head: bytes, filename: str) -> str | None:

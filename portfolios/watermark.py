@@ -8,7 +8,7 @@ import io
 from collections.abc import Iterator
 from typing import IO
 
-from openpyxl import load_workbook  # type: ignore[import-untyped]
+from openpyxl import load_workbook
 from pypdf import PageObject, PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject

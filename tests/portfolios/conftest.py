@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from openpyxl import Workbook  # type: ignore[import-untyped]
+from openpyxl import Workbook
 
 from accounts.models import Organization, User
 from portfolios import services
@@ -104,7 +104,7 @@ def csv_upload(rows: list[dict[str, str]], *, header: list[str] | None = None, n
 
 def xlsx_upload(header: list[str], rows: list[list[Any]], name: str = "tape.xlsx") -> Any:
     workbook = Workbook()
-    sheet = workbook.active
+    sheet = workbook.worksheets[0]
     sheet.append(header)
     for row in rows:
         sheet.append(row)

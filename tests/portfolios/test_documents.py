@@ -7,7 +7,7 @@ import os
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
-from openpyxl import load_workbook  # type: ignore[import-untyped]
+from openpyxl import load_workbook
 from pypdf import PdfReader, PdfWriter
 from rest_framework.test import APIClient
 
