@@ -174,11 +174,19 @@ def bid_blocker(*, user: User | AnonymousUser, auction: Auction) -> Eligibility 
     eligibility = buyer_eligibility_check(user=user, auction=auction)
     if not eligibility.ok:
         return eligibility
-    if isinstance(user, User) and payment_selectors.deposit_status(user=user, auction_id=auction.pk) != "held":
-        message = _("Post the deposit of %(amount)s %(currency)s to bid.")
-        values = {"amount": auction.deposit_amount, "currency": auction.currency}
-        return Eligibility("deposit_required", message % values, reverse("payments:deposit", args=[auction.pk]))
-    return None
+    return deposit_blocker(user=user, auction=auction) if isinstance(user, User) else None
+
+
+def deposit_blocker(*, user: User, auction: Auction) -> Eligibility | None:
+    """None when the buyer's deposit is held; else why not: barred after defaulting on this portfolio, or unpaid."""
+    if payment_selectors.deposit_status(user=user, auction_id=auction.pk) == "held":
+        return None
+    if payment_selectors.defaulted_on_portfolio(user=user, portfolio_id=auction.portfolio_id):
+        message = _("You won an earlier round of this portfolio and did not pay, so you cannot bid on it again.")
+        return Eligibility("defaulted_buyer", message)
+    message = _("Post the deposit of %(amount)s %(currency)s to bid.")
+    values = {"amount": auction.deposit_amount, "currency": auction.currency}
+    return Eligibility("deposit_required", message % values, reverse("payments:deposit", args=[auction.pk]))
 
 
 @dataclass(frozen=True)

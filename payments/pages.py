@@ -33,7 +33,7 @@ def deposit_page(request: HttpRequest, pk: int) -> HttpResponse:
     user = cast(User, request.user)
     context = {
         "auction": auction,
-        "barred": services.defaulted_on_portfolio(user=user, portfolio_id=auction.portfolio_id),
+        "barred": selectors.defaulted_on_portfolio(user=user, portfolio_id=auction.portfolio_id),
         "status": selectors.deposit_status(user=user, auction_id=auction.pk),
         "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
         "stripe_js": stripe_client.js_url(),

@@ -56,3 +56,10 @@ def offer_list(*, user: User) -> QuerySet[RunnerUpOffer]:
         .select_related("auction__portfolio", "settlement")
         .order_by("-created_at", "-pk")
     )
+
+
+def defaulted_on_portfolio(*, user: User, portfolio_id: int) -> bool:
+    """Whether the buyer won an earlier round of this portfolio and did not pay (they are barred from it)."""
+    return Settlement.objects.filter(
+        buyer=user, status=Settlement.Status.DEFAULTED, auction__portfolio_id=portfolio_id
+    ).exists()

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from accounts.eligibility import buyer_eligibility_check
 from accounts.models import User
-from auctions import broadcast, rules
+from auctions import broadcast, rules, selectors
 from auctions.models import Auction, AuctionEvent, Bid, Participant
 from auctions.selectors import iso
 from auctions.services.base import (
@@ -32,21 +32,18 @@ from auctions.services.base import (
     _tasks,
 )
 from marketplace import money, ratelimit
-from payments import selectors as payment_selectors
 
 
 def _check_buyer(*, user: User, auction: Auction, stake: Decimal) -> None:
     eligibility = buyer_eligibility_check(user=user, auction=auction, amount=stake)
     if eligibility.code is not None:
         raise AuctionError(eligibility.code, eligibility.message, http_status=403, action_url=eligibility.action_url)
-    if payment_selectors.deposit_status(user=user, auction_id=auction.pk) != "held":
-        raise AuctionError(
-            "deposit_required",
-            _("Post the deposit of %(amount)s %(currency)s to bid.")
-            % {"amount": auction.deposit_amount, "currency": auction.currency},
-            http_status=402,
-            deposit_amount=money.text(auction.deposit_amount),
-        )
+    if (blocker := selectors.deposit_blocker(user=user, auction=auction)) is None:
+        return
+    if blocker.code == "deposit_required":
+        amount = money.text(auction.deposit_amount)
+        raise AuctionError(blocker.code, blocker.message, http_status=402, deposit_amount=amount)
+    raise AuctionError(cast(str, blocker.code), blocker.message, http_status=403)
 
 
 def _seats(auction: Auction, user: User) -> dict[int, Participant]:

@@ -3,7 +3,6 @@ runner-up offers after a default, staff refunds, and the sweep that finishes los
 
 from payments.errors import PaymentError
 from payments.services.deposits import (
-    defaulted_on_portfolio,
     deposit_client_secret,
     deposit_hold,
     deposit_sync,
@@ -28,7 +27,6 @@ from payments.services.sweep import payments_sweep
 
 __all__ = [
     "PaymentError",
-    "defaulted_on_portfolio",
     "deposit_client_secret",
     "deposit_hold",
     "deposit_sync",

@@ -17,6 +17,7 @@ from auctions.models import Auction
 from payments import ledger, stripe_client
 from payments.errors import PaymentError
 from payments.models import Deposit, Settlement
+from payments.selectors import defaulted_on_portfolio
 
 ACTIVE = (Deposit.Status.PENDING, Deposit.Status.HELD)
 CANCELLABLE = ("requires_payment_method", "requires_confirmation", "requires_action", "requires_capture")
@@ -210,10 +211,3 @@ def deposits_release(*, auction_id: int) -> int:
         )
     holds_settle(auction_id=auction_id)
     return released
-
-
-def defaulted_on_portfolio(*, user: User, portfolio_id: int) -> bool:
-    """Whether the buyer won an earlier round of this portfolio and did not pay (they are barred from it)."""
-    return Settlement.objects.filter(
-        buyer=user, status=Settlement.Status.DEFAULTED, auction__portfolio_id=portfolio_id
-    ).exists()

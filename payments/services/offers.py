@@ -29,6 +29,7 @@ from portfolios.models import Portfolio
 
 log = logging.getLogger(__name__)
 
+
 def offer_after_default(*, settlement: Settlement) -> RunnerUpOffer | None:
     """Called in the transaction that defaults `settlement`: offer the lot to the runner-up once per auction, or
     return the lot to the seller (no runner-up, a runner-up below the reserve, or the runner-up defaulted too)."""

@@ -15,7 +15,7 @@ from django.utils import timezone
 from auctions import selectors as auction_selectors
 from auctions import services as auction_services
 from auctions.models import Auction, Notification
-from payments import ledger, services, tasks
+from payments import ledger, selectors, services, tasks
 from payments.models import Deposit, LedgerEntry, RunnerUpOffer, Settlement
 from portfolios import services as portfolio_services
 from portfolios.models import PiiRelease, Portfolio, PortfolioEvent
@@ -186,12 +186,13 @@ def test_default_forfeits_bans_offers_the_runner_up_and_a_declined_lot_is_relist
     )
     assert (refused.status_code, refused.json()["code"]) == (403, "defaulted_buyer")
     assert 'id="deposit-barred"' in client.get(f"/payments/auctions/{round_two.pk}/deposit/").content.decode()
-    assert auction_selectors.bid_blocker(user=bob, auction=round_two).code == "deposit_required"
+    assert auction_selectors.bid_blocker(user=bob, auction=round_two).code == "defaulted_buyer"  # not "post one"
+    assert "did not pay" in client.get(f"/auctions/{round_two.pk}/").content.decode()
     with pytest.raises(auction_services.AuctionError) as refusal:
         auction_services.bid_place(user=bob, auction_id=round_two.pk, amount="9000.00")
-    assert refusal.value.code == "deposit_required"
+    assert refusal.value.code == "defaulted_buyer"
     bid = client.post(f"/api/v1/auctions/{round_two.pk}/bids/", {"amount": "9000.00"}, content_type="application/json")
-    assert (bid.status_code, bid.json()["code"]) == (402, "deposit_required")
+    assert (bid.status_code, bid.json()["code"]) == (403, "defaulted_buyer")
     assert not Deposit.objects.filter(auction=round_two).exists()
     assert services.deposit_hold(user=carol, auction_id=round_two.pk, payment_method="pm_card_visa").status == "held"
     auction_services.bid_place(user=carol, auction_id=round_two.pk, amount="9000.00")
@@ -281,7 +282,7 @@ def test_a_runner_up_who_accepts_and_does_not_pay_is_barred_too_and_the_lot_retu
     second = Settlement.objects.get(pk=offer.settlement_id)
     assert (second.status, second.forfeit_seller_amount) == ("defaulted", 0)  # no deposit to forfeit
     assert Deposit.objects.get(user=alice).status == "released"
-    assert services.defaulted_on_portfolio(user=alice, portfolio_id=auction.portfolio_id)
+    assert selectors.defaulted_on_portfolio(user=alice, portfolio_id=auction.portfolio_id)
     assert RunnerUpOffer.objects.count() == 1  # no third chance: the lot goes back
     assert Portfolio.objects.get(pk=auction.portfolio_id).status == "unsold"
     assert Auction.objects.get(pk=auction.pk).status == "defaulted"
