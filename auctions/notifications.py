@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -13,6 +14,9 @@ from accounts.models import User
 from auctions.models import Auction, Notification, Participant, Watch
 
 OUTBID_EMAIL_GAP = timedelta(minutes=15)  # at most one outbid e-mail per auction in this time
+RESULTS_GRACE = timedelta(seconds=30)  # the close's own task normally tells everyone within this
+RESULTS_LOOKBACK = timedelta(days=1)
+ENDED = (Auction.Status.CLOSED, Auction.Status.SETTLED, Auction.Status.DEFAULTED)
 
 
 def watch_set(*, user: User, auction: Auction, notify_ending_soon: bool = True) -> Watch:
@@ -55,7 +59,7 @@ def notify_outbid(*, user_id: int, auction_id: int, current_price: str) -> Notif
 def notify_results(*, auction_id: int) -> int:
     """After a close: the winner is told they won, every other bidder that they lost. Idempotent."""
     auction = Auction.objects.select_related("portfolio").get(pk=auction_id)
-    if auction.status != Auction.Status.CLOSED:
+    if auction.status not in ENDED:
         return 0
     told = set(
         Notification.objects.filter(
@@ -106,3 +110,22 @@ def notify_ending_soon(*, within: timedelta | None = None) -> int:
 
 def notifications_mark_read(*, user: User) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
+
+
+def results_unsent() -> int:
+    """Tell the bidders of closes whose won/lost task was lost (the broker was down at the close); beat runs this
+    every minute over the last day's closes. Returns how many notices it sent."""
+    now = timezone.now()
+    told = Notification.objects.filter(
+        auction=OuterRef("auction"), user=OuterRef("user"), kind__in=[Notification.Kind.WON, Notification.Kind.LOST]
+    )
+    untold = (
+        Participant.objects.filter(
+            auction__status__in=ENDED,
+            auction__closed_at__range=(now - RESULTS_LOOKBACK, now - RESULTS_GRACE),
+        )
+        .exclude(Exists(told))
+        .values_list("auction_id", flat=True)
+        .distinct()
+    )
+    return sum(notify_results(auction_id=auction_id) for auction_id in list(untold[:200]))

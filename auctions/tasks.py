@@ -25,6 +25,11 @@ def notify_outbid(user_id: int, auction_id: int, current_price: str) -> None:
     notifications.notify_outbid(user_id=user_id, auction_id=auction_id, current_price=current_price)
 
 
+@shared_task(ignore_result=True)
+def results_unsent() -> int:
+    return notifications.results_unsent()
+
+
 @shared_task(ignore_result=True, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def notify_results(auction_id: int) -> None:
     notifications.notify_results(auction_id=auction_id)

@@ -45,6 +45,22 @@ def test_the_close_tells_the_winner_and_every_other_bidder_once(market, django_c
     assert Notification.objects.filter(user=alice, kind="lost").count() == 1
 
 
+def test_won_and_lost_notices_lost_at_the_close_are_sent_by_the_sweep_once(market, django_capture_on_commit_callbacks):
+    auction = market.auction()
+    alice, bob = market.buyer("alice", deposit_on=auction), market.buyer("bob", deposit_on=auction)
+    services.bid_place(user=alice, auction_id=auction.pk, amount="10000.00")
+    services.bid_place(user=bob, auction_id=auction.pk, amount="10100.00")
+    now = timezone.now()
+    Auction.objects.filter(pk=auction.pk).update(closes_at=now, ends_at=now)
+    with django_capture_on_commit_callbacks(execute=False):  # the close's tasks never reach a worker
+        services.auction_close(auction_id=auction.pk)
+    assert notifications.results_unsent() == 0  # within the grace: the close's own task may still come
+    Auction.objects.filter(pk=auction.pk).update(closed_at=now - timedelta(minutes=1))
+    assert notifications.results_unsent() == 2
+    assert notifications.results_unsent() == 0  # told once
+    assert Notification.objects.get(user=bob, kind="won") and Notification.objects.get(user=alice, kind="lost")
+
+
 def test_watchers_who_asked_hear_before_the_end_once(market, make_user):
     auction = market.auction(ends_at=timezone.now() + timedelta(minutes=10))
     services.auction_open(auction_id=auction.pk)
