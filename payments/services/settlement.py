@@ -178,17 +178,24 @@ def settlement_payout(*, settlement_id: int) -> Settlement:
     account = PayoutAccount.objects.filter(organization_id=settlement.auction.portfolio.seller_id).first()
     if account is None:
         return settlement
+    transfer = _seller_transfer(settlement=settlement, account=account, amount=settlement.payout_amount, kind="payout")
+    return _paid_out(settlement_id=settlement.pk, payout_transfer=transfer)
+
+
+def _seller_transfer(*, settlement: Settlement, account: PayoutAccount, amount: Decimal, kind: str) -> str:
+    """One Connect transfer to the seller's account; the idempotency key (settlement and kind: `payout` or
+    `forfeit-payout`) makes a retry return the first transfer. Returns its id."""
     transfer = stripe_client.client().v1.transfers.create(
         params={
-            "amount": stripe_client.minor_units(settlement.payout_amount, settlement.currency),
+            "amount": stripe_client.minor_units(amount, settlement.currency),
             "currency": settlement.currency.lower(),
             "destination": account.stripe_account,
             "transfer_group": f"settlement-{settlement.pk}",
-            "metadata": {"settlement": str(settlement.pk), "auction": str(settlement.auction_id)},
+            "metadata": {"settlement": str(settlement.pk), "auction": str(settlement.auction_id), "kind": kind},
         },
-        options={"idempotency_key": f"settlement-{settlement.pk}-payout"},
+        options={"idempotency_key": f"settlement-{settlement.pk}-{kind}"},
     )
-    return _paid_out(settlement_id=settlement.pk, payout_transfer=transfer.id)
+    return transfer.id
 
 
 def settlement_payout_confirm(*, settlement_id: int, reference: str, actor: User) -> Settlement:
@@ -270,17 +277,9 @@ def settlement_forfeit_payout(*, settlement_id: int) -> Settlement:
     account = PayoutAccount.objects.filter(organization_id=settlement.auction.portfolio.seller_id).first()
     if account is None:
         return settlement
-    transfer = stripe_client.client().v1.transfers.create(
-        params={
-            "amount": stripe_client.minor_units(settlement.forfeit_seller_amount, settlement.currency),
-            "currency": settlement.currency.lower(),
-            "destination": account.stripe_account,
-            "transfer_group": f"settlement-{settlement.pk}",
-            "metadata": {"settlement": str(settlement.pk), "auction": str(settlement.auction_id), "kind": "forfeit"},
-        },
-        options={"idempotency_key": f"settlement-{settlement.pk}-forfeit-payout"},
-    )
-    return _forfeit_paid_out(settlement_id=settlement.pk, forfeit_payout_transfer=transfer.id)
+    amount = settlement.forfeit_seller_amount
+    transfer = _seller_transfer(settlement=settlement, account=account, amount=amount, kind="forfeit-payout")
+    return _forfeit_paid_out(settlement_id=settlement.pk, forfeit_payout_transfer=transfer)
 
 
 def settlement_forfeit_payout_confirm(*, settlement_id: int, reference: str, actor: User) -> Settlement:

@@ -186,6 +186,7 @@ def test_a_connected_seller_is_paid_by_one_transfer(
         "transfer_group": [f"settlement-{settlement.pk}"],
         "metadata[settlement]": [str(settlement.pk)],
         "metadata[auction]": [str(auction.pk)],
+        "metadata[kind]": ["payout"],
     }
     assert sent["headers"]["Idempotency-Key"] == f"settlement-{settlement.pk}-payout"
     assert sent["headers"]["Authorization"] == f"Bearer {settings.STRIPE_SECRET_KEY}"
