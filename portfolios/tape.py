@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from itertools import compress, count, zip_longest
 from operator import not_
-from typing import Any
+from typing import Any, cast
 
 from django.utils.translation import gettext as _
 
@@ -304,7 +304,7 @@ def batch_check(
     for name, index, column in plan:
         present = 0 <= index < len(by_position)  # rows may stop before the header's last columns
         texts = list(map(str.strip, by_position[index])) if present else [""] * count
-        parsed: list[str | None] = list(texts)
+        parsed = cast(list[str | None], texts)  # valid cells stay as they are; the others are replaced in place
         for i in column.suspects(texts):
             text = texts[i]
             if not text:

@@ -10,7 +10,7 @@ import queue
 import threading
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from portfolios import tape, vault
 
@@ -24,12 +24,13 @@ Values = dict[str, list[str | None]]
 
 @dataclass
 class Batch:
-    """Rows of a tape, checked: their spreadsheet row numbers, values by column and problems by index."""
+    """Rows of a tape, checked: their spreadsheet row numbers, problems by index, loan ids and hashes, and (when
+    sealed) their COPY lines."""
 
     row_numbers: list[int]
-    values: Values
     issues: dict[int, list[tape.Issue]]
     progress: float  # how far into the file the batch ends (0 to 1)
+    loan_ids: list[str | None] = field(default_factory=list)
     titles: list[str] = field(default_factory=list)  # COPY text of each debt's title hash
     loan_lines: list[str] = field(default_factory=list)  # COPY lines of the loans, without their id
     sealed: list[str] = field(default_factory=list)  # COPY text of each loan's sealed identity
@@ -42,7 +43,9 @@ def loan_lines(values: Values, debtors: list[str], titles: list[str]) -> list[st
         column = values[name]
         if name in FREE_TEXT and _needs_escapes("".join(filter(None, column))):
             column = [None if value is None else value.translate(COPY_ESCAPES) for value in column]
-        columns.append([NULL if value is None else value for value in column])
+        if None in column:
+            column = [NULL if value is None else value for value in column]
+        columns.append(cast(list[str], column))
     return list(map("\t".join, zip(*columns, strict=True)))
 
 
