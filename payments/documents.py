@@ -6,23 +6,15 @@ Only the buyer, members of the seller organization and staff may have them, and 
 import csv
 import io
 from collections.abc import Iterator
-from itertools import groupby
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from pypdf import PageObject, PdfWriter
-from pypdf.generic import (
-    ArrayObject,
-    DecodedStreamObject,
-    DictionaryObject,
-    NameObject,
-    NumberObject,
-    TextStringObject,
-)
+from pypdf import PdfWriter
 
 from accounts.models import User
 from accounts.selectors import membership_list
 from marketplace.money import text
+from marketplace.pdf import text_page
 from payments.errors import PaymentError
 from payments.models import Settlement
 from portfolios.selectors import DebtorIdentity, pii_released_for
@@ -47,80 +39,6 @@ def document_access_check(*, user: User, settlement: Settlement) -> None:
 
 def _debtors(settlement: Settlement) -> Iterator[DebtorIdentity]:
     return pii_released_for(portfolio=settlement.auction.portfolio, buyer=settlement.buyer)
-
-
-def _latin(char: str) -> bool:
-    return ord(char) < 256
-
-
-def _shown(line: str) -> str:
-    """Text operators for one line: Latin-1 runs in Helvetica, everything else (Chinese names and titles) in the
-    standard CJK font STSong-Light, which PDF readers supply themselves (nothing is embedded)."""
-    operations = []
-    for latin, run in groupby(" ".join(line.split()), key=_latin):
-        chunk = "".join(run)
-        if latin:
-            escaped = chunk.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-            operations.append(f"/F1 10 Tf ({escaped}) Tj")
-        else:
-            operations.append(f"/F2 10 Tf <{chunk.encode('utf-16-be').hex()}> Tj")
-    return " ".join(operations)
-
-
-def _fonts() -> DictionaryObject:
-    helvetica = {"/Type": "/Font", "/Subtype": "/Type1", "/BaseFont": "/Helvetica", "/Encoding": "/WinAnsiEncoding"}
-    descriptor = DictionaryObject(
-        {
-            NameObject("/Type"): NameObject("/FontDescriptor"),
-            NameObject("/FontName"): NameObject("/STSong-Light"),
-            NameObject("/Flags"): NumberObject(6),
-            NameObject("/FontBBox"): ArrayObject([NumberObject(n) for n in (-25, -254, 1000, 880)]),
-            NameObject("/ItalicAngle"): NumberObject(0),
-            NameObject("/Ascent"): NumberObject(880),
-            NameObject("/Descent"): NumberObject(-120),
-            NameObject("/CapHeight"): NumberObject(880),
-            NameObject("/StemV"): NumberObject(93),
-        }
-    )
-    cid_font = DictionaryObject(
-        {
-            NameObject("/Type"): NameObject("/Font"),
-            NameObject("/Subtype"): NameObject("/CIDFontType0"),
-            NameObject("/BaseFont"): NameObject("/STSong-Light"),
-            NameObject("/CIDSystemInfo"): DictionaryObject(
-                {
-                    NameObject("/Registry"): TextStringObject("Adobe"),
-                    NameObject("/Ordering"): TextStringObject("GB1"),
-                    NameObject("/Supplement"): NumberObject(4),
-                }
-            ),
-            NameObject("/FontDescriptor"): descriptor,
-            NameObject("/DW"): NumberObject(1000),
-        }
-    )
-    cjk = DictionaryObject(
-        {
-            NameObject("/Type"): NameObject("/Font"),
-            NameObject("/Subtype"): NameObject("/Type0"),
-            NameObject("/BaseFont"): NameObject("/STSong-Light-UniGB-UTF16-H"),
-            NameObject("/Encoding"): NameObject("/UniGB-UTF16-H"),  # codes are UTF-16BE
-            NameObject("/DescendantFonts"): ArrayObject([cid_font]),
-        }
-    )
-    latin = DictionaryObject({NameObject(key): NameObject(value) for key, value in helvetica.items()})
-    return DictionaryObject({NameObject("/F1"): latin, NameObject("/F2"): cjk})
-
-
-def _page(lines: list[str]) -> PageObject:
-    operations = ["BT 14 TL 56 790 Td"]
-    operations += [f"{_shown(line)} T*" for line in lines]
-    operations.append("ET")
-    page = PageObject.create_blank_page(width=A4[0], height=A4[1])
-    content = DecodedStreamObject()
-    content.set_data("\n".join(operations).encode("latin-1"))
-    page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): _fonts()})
-    page[NameObject("/Contents")] = content
-    return page
 
 
 def bill_of_sale_pdf(*, settlement: Settlement) -> bytes:
@@ -148,7 +66,8 @@ def bill_of_sale_pdf(*, settlement: Settlement) -> bytes:
     lines += ["", "Signed for the Seller: ____________________    Signed for the Buyer: ____________________"]
     writer = PdfWriter()
     for start in range(0, len(lines), LINES_PER_PAGE):
-        writer.add_page(_page(lines[start : start + LINES_PER_PAGE]))
+        placed = [(56, 790 - 14 * row, 10, line) for row, line in enumerate(lines[start : start + LINES_PER_PAGE])]
+        writer.add_page(text_page(*A4, placed))
     writer.add_metadata({"/Title": f"Bill of sale - auction {auction.pk}"})
     buffer = io.BytesIO()
     writer.write(buffer)

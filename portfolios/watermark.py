@@ -9,9 +9,10 @@ from collections.abc import Iterator
 from typing import IO
 
 from openpyxl import load_workbook
-from pypdf import PageObject, PdfReader, PdfWriter
+from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
-from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+from marketplace.pdf import text_page
 
 CHUNK = 256 * 1024
 
@@ -47,7 +48,7 @@ def pdf_stamped(file: IO[bytes], stamp: str, fingerprint: str) -> bytes:
     writer = PdfWriter(clone_from=PdfReader(file))
     for page in writer.pages:
         width, height = float(page.mediabox.width), float(page.mediabox.height)
-        page.merge_page(text_page(width, height, [(36, 14, 7, stamp)]))
+        page.merge_page(text_page(width, height, [(36, 14, 7, stamp)], rgb="0.45 0.1 0.1"))
     writer.add_metadata({"/Keywords": f"fingerprint:{fingerprint}"})
     buffer = io.BytesIO()
     writer.write(buffer)
@@ -65,33 +66,5 @@ def is_stampable_pdf(file: IO[bytes]) -> bool:
         file.seek(0)
 
 
-def text_page(width: float, height: float, lines: list[tuple[float, float, float, str]]) -> PageObject:
-    """A blank page with lines of text (x, y, size, text) in Helvetica: the overlay merged onto stamped pages."""
-    operations = []
-    for x, y, size, text in lines:
-        operations.append(f"BT /WmF1 {size:g} Tf 0.45 0.1 0.1 rg {x:g} {y:g} Td ({_pdf_literal(text)}) Tj ET")
-    page = PageObject.create_blank_page(width=width, height=height)
-    content = DecodedStreamObject()
-    content.set_data("\n".join(operations).encode("latin-1"))
-    font = DictionaryObject(
-        {
-            NameObject("/Type"): NameObject("/Font"),
-            NameObject("/Subtype"): NameObject("/Type1"),
-            NameObject("/BaseFont"): NameObject("/Helvetica"),
-            NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
-        }
-    )
-    page[NameObject("/Resources")] = DictionaryObject(
-        {NameObject("/Font"): DictionaryObject({NameObject("/WmF1"): font})}
-    )
-    page[NameObject("/Contents")] = content
-    return page
-
-
 def _one_line(text: str) -> str:
     return " ".join(text.split())
-
-
-def _pdf_literal(text: str) -> str:
-    latin = _one_line(text).encode("latin-1", "replace").decode("latin-1")
-    return latin.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")

@@ -52,7 +52,7 @@ def test_the_sale_documents_go_to_buyer_and_seller_only(market, make_user, clien
     market.seller.save(update_fields=["name"])
     pdf = PdfReader(io.BytesIO(client.get(pdf_url).content))
     assert "Seller (assignor): 翡翠河资产管理有限公司 (Jade River AMC)" in pdf.pages[0].extract_text()
-    assert pdf.pages[0]["/Resources"]["/Font"]["/F2"]["/BaseFont"] == "/STSong-Light-UniGB-UTF16-H"
+    assert pdf.pages[0]["/Resources"]["/Font"]["/MkCJK"]["/BaseFont"] == "/STSong-Light-UniGB-UTF16-H"
 
     notices = list(csv.DictReader(io.StringIO(client.get(csv_url).content.decode())))
     assert [(row["loan_id"], row["debtor_name"]) for row in notices] == [

@@ -153,7 +153,7 @@ def pdf_upload(*pages: str, name: str = "servicing.pdf") -> Any:
     """A real PDF with one line of text per page."""
     from pypdf import PdfWriter
 
-    from portfolios.watermark import text_page
+    from marketplace.pdf import text_page
 
     writer = PdfWriter()
     for text in pages:
