@@ -4,6 +4,7 @@ Latin-1 runs are set in Helvetica; everything else (Chinese names and titles) in
 with the UTF-16 CMap, which PDF readers supply themselves, so nothing is embedded and no character becomes "?".
 """
 
+from collections.abc import Sequence
 from itertools import groupby
 
 from pypdf import PageObject
@@ -20,7 +21,7 @@ LATIN, CJK = "/MkLatin", "/MkCJK"  # resource names unlikely to clash with a sta
 
 
 def text_page(
-    width: float, height: float, lines: list[tuple[float, float, float, str]], *, rgb: str = "0 0 0"
+    width: float, height: float, lines: Sequence[tuple[float, float, float, str]], *, rgb: str = "0 0 0"
 ) -> PageObject:
     """A blank page with lines of text, each (x, y, size, text), in colour `rgb` ("r g b", 0 to 1)."""
     operations = [f"BT {rgb} rg {x:g} {y:g} Td {_shown(text, size)} ET" for x, y, size, text in lines]
