@@ -76,7 +76,7 @@ def portfolio_update(*, user: User, portfolio: Portfolio, data: dict[str, Any]) 
     """Edit a draft (or a rejected listing before resubmitting it)."""
     _require_seller_member(user=user, seller=portfolio.seller)
     with transaction.atomic():
-        portfolio = Portfolio.objects.select_for_update().get(pk=portfolio.pk)
+        portfolio = Portfolio.objects.select_for_update(no_key=True).get(pk=portfolio.pk)  # see portfolio_transition
         if portfolio.status not in rules.EDITABLE:
             raise PortfolioError("not_editable", _("Only drafts and rejected listings can be changed."))
         for field, value in _clean(data, current=portfolio).items():
@@ -86,9 +86,13 @@ def portfolio_update(*, user: User, portfolio: Portfolio, data: dict[str, Any]) 
 
 
 def portfolio_transition(*, portfolio: Portfolio, to: str, actor: User | None, reason: str = "") -> Portfolio:
-    """Move a portfolio along its state machine under a row lock, with an event row. Illegal moves raise."""
+    """Move a portfolio along its state machine under a row lock, with an event row. Illegal moves raise.
+
+    The lock is FOR NO KEY UPDATE (what an UPDATE of non-key columns takes): it excludes other changes of the
+    listing but not rows that refer to it, so it does not wait for a loan-tape import loading the listing's loans.
+    """
     with transaction.atomic():
-        locked = Portfolio.objects.select_for_update().get(pk=portfolio.pk)
+        locked = Portfolio.objects.select_for_update(no_key=True).get(pk=portfolio.pk)
         if not rules.can_transition(locked.status, to):
             raise PortfolioError(
                 "illegal_transition",
@@ -107,7 +111,7 @@ def portfolio_transition(*, portfolio: Portfolio, to: str, actor: User | None, r
 def portfolio_transition_many(*, portfolio_ids: list[int], to: str, actor: User | None = None) -> None:
     """The same move for many portfolios in one transaction (a closing sweep's lots); all or none."""
     with transaction.atomic():
-        locked = list(Portfolio.objects.select_for_update().filter(pk__in=portfolio_ids).order_by("pk"))
+        locked = list(Portfolio.objects.select_for_update(no_key=True).filter(pk__in=portfolio_ids).order_by("pk"))
         illegal = [p for p in locked if not rules.can_transition(p.status, to)]
         if illegal or len(locked) != len(set(portfolio_ids)):
             raise PortfolioError("illegal_transition", _("Some portfolios cannot become %(target)s.") % {"target": to})

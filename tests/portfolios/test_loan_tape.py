@@ -13,6 +13,7 @@ import httpx
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, connections
 from rest_framework.test import APIClient
 
 from accounts import services as account_services
@@ -335,6 +336,26 @@ def test_a_real_worker_imports_with_moving_progress(live_server_url, make_user):
     assert seen == sorted(seen)
     assert Loan.objects.filter(portfolio=portfolio).count() == job["loans_imported"]
     assert not ImportIssue.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_listing_can_be_edited_and_submitted_while_a_tape_loads(member, seller_org):
+    """A loading import holds key-share locks on its listing (its new loans refer to it) until it commits; editing
+    and submitting take no-key locks, so they neither wait for the import nor break it (its end sees the change)."""
+    draft = new_draft(member, seller_org)
+    loading = connections.create_connection("default")
+    with loading.cursor() as import_side, connection.cursor() as mine:
+        import_side.execute("BEGIN")
+        import_side.execute("SELECT 1 FROM portfolios_portfolio WHERE id = %s FOR KEY SHARE", [draft.pk])
+        mine.execute("SET lock_timeout = '2s'")
+        try:
+            services.portfolio_update(user=member, portfolio=draft, data={"title": "Renamed"})
+            services.portfolio_submit(user=member, portfolio=draft)
+        finally:
+            mine.execute("RESET lock_timeout")
+            import_side.execute("ROLLBACK")
+            loading.close()
+    assert Portfolio.objects.values_list("title", "status").get(pk=draft.pk) == ("Renamed", "submitted")
 
 
 def test_backslashes_tabs_and_newlines_in_text_are_kept(draft, import_tape):
