@@ -4,25 +4,30 @@ Run with the project's services (see `make bench`):
     scripts/services.py --prefer-local -- .venv/bin/python scripts/bench_loan_tape.py [--rows N] [--reps N]
 
 Works in a throw-away database (`<database>_bench_loan_tape`, migrated, dropped at the end) and a temporary folder. Each
-repetition times a COPY of the file into a plain table of matching column types, then the import task
-(`portfolios.tasks.loan_tape_import_run`, called in this process) on a new draft portfolio. Peak RSS is this
-process's resident memory, sampled every 10 ms during each step (the server's memory is not counted).
+repetition times a COPY of the file into a plain table of matching column types, then the import of the same file on
+a new draft portfolio through the real Celery path: the task (`portfolios.tasks.loan_tape_import_run`) is sent to a
+worker this script starts (prefork, one child, a queue of its own) and the job is polled until it ends, its progress
+seen moving. Peak RSS is the resident memory of the process that ran the step (this one for COPY, the worker's
+child for the import), sampled every 10 ms (the database server's memory is not counted).
 """
 
 import argparse
 import csv
 import os
 import random
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import psutil
 
@@ -97,13 +102,16 @@ def generate(path: Path, rows: int, header: list[str]) -> None:
 
 
 @contextmanager
-def peak_rss() -> Iterator[list[float]]:
-    """Yields a one-item list that holds, on exit, this process's peak RSS in MiB while the block ran."""
-    process, peak, done = psutil.Process(), [0.0], threading.Event()
+def peak_rss(process: psutil.Process | None = None) -> Iterator[list[float]]:
+    """Yields a one-item list that holds, on exit, the peak RSS in MiB of `process` (default: this one) or of any of
+    its children while the block ran."""
+    process, peak, done = process or psutil.Process(), [0.0], threading.Event()
 
     def sample() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], process.memory_info().rss / 2**20)
+            for member in [process, *process.children(recursive=True)]:
+                with suppress(psutil.NoSuchProcess):
+                    peak[0] = max(peak[0], member.memory_info().rss / 2**20)
             done.wait(0.01)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -115,8 +123,8 @@ def peak_rss() -> Iterator[list[float]]:
         sampler.join()
 
 
-def timed(step: Callable[[], None]) -> tuple[float, float]:
-    with peak_rss() as peak:
+def timed(step: Callable[[], None], process: psutil.Process | None = None) -> tuple[float, float]:
+    with peak_rss(process) as peak:
         started = time.perf_counter()
         step()
         seconds = time.perf_counter() - started
@@ -138,8 +146,9 @@ def copy_baseline(path: Path, header: list[str]) -> None:
         cursor.execute("DROP TABLE bench_copy")
 
 
-def import_tape(path: Path, rep: int, rows: int) -> Callable[[], None]:
-    """A draft portfolio with the tape stored as an upload would store it; returns the step that runs the task."""
+def import_tape(path: Path, rep: int, rows: int, queue: str) -> Callable[[], None]:
+    """A draft portfolio with the tape stored as an upload would store it; returns the step that sends the task to
+    the worker and polls the job to its end (as the progress bar does), checking that its progress moved."""
     from django.core.files import File
 
     from accounts.models import Membership, Organization, User
@@ -162,13 +171,62 @@ def import_tape(path: Path, rep: int, rows: int) -> Callable[[], None]:
         job.file.save(path.name, File(file), save=True)
 
     def run() -> None:
-        loan_tape_import_run(job.pk)
-        job.refresh_from_db()
+        loan_tape_import_run.apply_async((job.pk,), queue=queue)
+        seen = [0.0]
+        while job.status not in (LoanTapeImport.Status.SUCCEEDED, LoanTapeImport.Status.FAILED):
+            time.sleep(0.05)
+            job.refresh_from_db(fields=["status", "progress", "loans_imported", "error_count"])
+            seen.append(job.progress)
+        if not any(0 < progress < 1 for progress in seen) or seen != sorted(seen):
+            raise SystemExit(f"the progress did not move forward: {sorted(set(seen))}")
         if job.status != LoanTapeImport.Status.SUCCEEDED or job.loans_imported != rows:
             problems = list(job.issues.values_list("row", "column", "code")[:10])
             raise SystemExit(f"import {job.status}: {job.loans_imported} loans, {job.error_count} errors {problems}")
 
     return run
+
+
+@contextmanager
+def celery_worker(database: str, media_root: str) -> Iterator[tuple[psutil.Process, str]]:
+    """A Celery worker on the benchmark's database, consuming a queue of its own; yields it once it answers."""
+    from django.db import connections
+
+    from marketplace.celery import app
+
+    connections.close_all()
+    queue = name = f"bench-loan-tape-{os.getpid()}"
+    url = urlsplit(os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/marketplace")
+    env = {**os.environ, "DATABASE_URL": urlunsplit(url._replace(path="/" + database))}
+    env |= {"DEBUG": "false", "PRIVATE_MEDIA_ROOT": media_root, "CELERY_TASK_ALWAYS_EAGER": "false"}
+    argv = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-q",
+        "-A",
+        "marketplace",
+        "worker",
+        "-l",
+        "warning",
+        "-c",
+        "1",
+        "-Q",
+        queue,
+    ]
+    argv += ["--without-gossip", "--without-mingle", "-n", f"{name}@%h"]
+    process = subprocess.Popen(argv, cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not app.control.ping(destination=[f"{name}@{socket.gethostname()}"], timeout=0.5):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the Celery worker did not start")
+        yield psutil.Process(process.pid), queue
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def main(argv: list[str]) -> int:
@@ -196,19 +254,20 @@ def main(argv: list[str]) -> int:
 
         main_db = connection.settings_dict["NAME"]
         connection.settings_dict["TEST"]["NAME"] = f"{main_db}_bench_loan_tape"  # each site's own
-        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+        bench_db = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
         try:
-            results: dict[str, list[tuple[float, float]]] = {"COPY": [], "import": []}
-            for rep in range(args.reps):
-                results["COPY"].append(timed(lambda: copy_baseline(path, header)))
-                results["import"].append(timed(import_tape(path, rep, args.rows)))
-                print(
-                    f"rep {rep + 1}: COPY {results['COPY'][-1][0]:.1f} s, import {results['import'][-1][0]:.1f} s",
-                    flush=True,
-                )
+            with celery_worker(bench_db, tmp) as (worker, queue):
+                results: dict[str, list[tuple[float, float]]] = {"COPY": [], "import": []}
+                for rep in range(args.reps):
+                    results["COPY"].append(timed(lambda: copy_baseline(path, header)))
+                    results["import"].append(timed(import_tape(path, rep, args.rows, queue), worker))
+                    print(
+                        f"rep {rep + 1}: COPY {results['COPY'][-1][0]:.1f} s, import {results['import'][-1][0]:.1f} s",
+                        flush=True,
+                    )
         finally:
             connection.creation.destroy_test_db(main_db, verbosity=0)
-    print(f"\nmedians of {args.reps} (rows/s; wall time; peak RSS of this process):")
+    print(f"\nmedians of {args.reps} (rows/s; wall time; peak RSS of the process that ran it):")
     median: dict[str, Any] = {}
     for name, runs in results.items():
         seconds = statistics.median(run[0] for run in runs)
