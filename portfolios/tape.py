@@ -199,10 +199,12 @@ class Column:
     pii: bool = False
     default: str | None = None
     free_text: bool = False  # may hold any character (the other columns hold checked forms only)
+    # `suspects` passes no cell with spaces around it, so only suspect cells need stripping (text columns: all).
+    strip_suspects_only: bool = True
 
 
 def _text_column(max_length: int, **options: Any) -> Column:
-    return Column(_text(max_length), _long_or_empty(max_length), **options)
+    return Column(_text(max_length), _long_or_empty(max_length), strip_suspects_only=False, **options)
 
 
 PLAIN_MONEY = _not_matching(PLAIN_AMOUNT.fullmatch)
@@ -303,10 +305,15 @@ def batch_check(
     values: dict[str, list[str | None]] = {}
     for name, index, column in plan:
         present = 0 <= index < len(by_position)  # rows may stop before the header's last columns
-        texts = list(map(str.strip, by_position[index])) if present else [""] * count
+        if not present:
+            texts = [""] * count
+        elif column.strip_suspects_only:
+            texts = list(by_position[index])
+        else:
+            texts = list(map(str.strip, by_position[index]))
         parsed = cast(list[str | None], texts)  # valid cells stay as they are; the others are replaced in place
         for i in column.suspects(texts):
-            text = texts[i]
+            text = texts[i].strip()
             if not text:
                 if column.required:
                     issues[i].append((name, "required", _("This field is required.")))

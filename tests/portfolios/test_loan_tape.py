@@ -358,6 +358,17 @@ def test_a_listing_can_be_edited_and_submitted_while_a_tape_loads(member, seller
     assert Portfolio.objects.values_list("title", "status").get(pk=draft.pk) == ("Renamed", "submitted")
 
 
+def test_spaces_around_any_cell_are_ignored(draft, import_tape):
+    spaced = {name: f" {value}\t" if value else value for name, value in loan_row(3).items()}
+    job = import_tape(draft, csv_upload([spaced]))
+    assert job.status == Status.SUCCEEDED, issues_of(job)
+    plain = import_tape(new_draft(draft.created_by, draft.seller, title="Plain"), csv_upload([loan_row(3)]))
+    ignore = {"id", "portfolio_id", "debtor"}
+    assert [{k: v for k, v in loan.items() if k not in ignore} for loan in loans_of(draft)] == [
+        {k: v for k, v in loan.items() if k not in ignore} for loan in loans_of(plain.portfolio)
+    ]
+
+
 def test_backslashes_tabs_and_newlines_in_text_are_kept(draft, import_tape):
     odd = loan_row(1, loan_id="A\\1\tB", region="Zhe\njiang\\", credit_score_band="\\N")
     job = import_tape(draft, csv_upload([odd, loan_row(2, credit_score_band="")]))
