@@ -101,7 +101,7 @@ def _create(
         raise ValidationError(errors)
     increment = prices["increment"] or money.quantize(max(start / 100, Decimal(1)))
     with transaction.atomic():
-        locked = Portfolio.objects.select_for_update().get(pk=portfolio.pk)
+        locked = Portfolio.objects.select_for_update(no_key=True).get(pk=portfolio.pk)
         if locked.auctions.filter(status__in=Auction.OPEN).exists():
             raise AuctionError("portfolio_in_auction", _("This portfolio is already in an auction."))
         auction = Auction.objects.create(
