@@ -45,14 +45,21 @@ class Eligibility:
 ELIGIBLE = Eligibility()
 
 
-def buyer_eligibility_check(*, user: User | AnonymousUser, auction: Lot, amount: Decimal | None = None) -> Eligibility:
+def buyer_eligibility_check(
+    *,
+    user: User | AnonymousUser,
+    auction: Lot,
+    amount: Decimal | None = None,
+    standing: selectors.Standing | None = None,
+) -> Eligibility:
     """The first reason `user` may not bid `amount` on `auction` (any amount when None), checked in the order a
-    buyer can fix them: sign in, not suspended, no conflict, verified, professional lots, suitability, exposure."""
+    buyer can fix them: sign in, not suspended, no conflict, verified, professional lots, suitability, exposure.
+    `standing` is the buyer's, towards this auction's seller, when the caller has already read it."""
     if not user.is_authenticated:
         return Eligibility("login_required", _("Sign in to bid."), reverse("accounts:login"))
     if user.is_suspended or not user.is_active:
         return Eligibility("suspended", _("Your account is suspended from bidding. Contact support."))
-    buyer = selectors.standing(user=user, seller_id=auction.portfolio.seller_id)
+    buyer = standing or selectors.standing(user=user, seller_id=auction.portfolio.seller_id)
     if buyer.seller_member:
         return Eligibility("own_listing", _("You belong to the seller of this portfolio, so you cannot bid on it."))
     if buyer.related_party:
@@ -75,15 +82,15 @@ def buyer_eligibility_check(*, user: User | AnonymousUser, auction: Lot, amount:
         )
     if professional:
         return ELIGIBLE
-    standing = selectors.suitability(user=user)
-    if standing.step != "complete":
+    suitability = selectors.suitability(user=user)
+    if suitability.step != "complete":
         message = {
             "knowledge_test": _("Pass the knowledge test about bad-debt investing before your first bid."),
             "risk_warning": _("Read and acknowledge the risk warning before your first bid."),
-        }.get(standing.step, "")
-        if standing.step == "reflection" and standing.ready_at is not None:
+        }.get(suitability.step, "")
+        if suitability.step == "reflection" and suitability.ready_at is not None:
             message = _("Your reflection period ends %(when)s; you can look at lots but not bid until then.") % {
-                "when": date_format(standing.ready_at, "DATETIME_FORMAT")
+                "when": date_format(suitability.ready_at, "DATETIME_FORMAT")
             }
         return Eligibility("suitability_required", message, reverse("accounts:suitability"))
     return _within_exposure_cap(user=user, auction=auction, amount=amount)

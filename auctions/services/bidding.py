@@ -13,8 +13,10 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import selectors as account_selectors
 from accounts.eligibility import buyer_eligibility_check
 from accounts.models import User
+from accounts.selectors import Standing
 from auctions import broadcast, rules, selectors
 from auctions.models import Auction, AuctionEvent, Bid, Participant
 from auctions.selectors import iso
@@ -34,8 +36,8 @@ from auctions.services.base import (
 from marketplace import money, ratelimit
 
 
-def _check_buyer(*, user: User, auction: Auction, stake: Decimal) -> None:
-    eligibility = buyer_eligibility_check(user=user, auction=auction, amount=stake)
+def _check_buyer(*, user: User, auction: Auction, stake: Decimal, standing: Standing) -> None:
+    eligibility = buyer_eligibility_check(user=user, auction=auction, amount=stake, standing=standing)
     if eligibility.code is not None:
         raise AuctionError(eligibility.code, eligibility.message, http_status=403, action_url=eligibility.action_url)
     if (blocker := selectors.deposit_blocker(user=user, auction=auction)) is None:
@@ -86,11 +88,11 @@ def _rate_limit(*, user: User, auction_id: int) -> None:
         raise AuctionError("rate_limited", _("Too many bids in a short time; wait a few seconds."), http_status=429)
 
 
-def _prepare(*, user: User, auction_id: int, amount: Decimal | None = None) -> Auction:
+def _prepare(*, user: User, auction_id: int, amount: Decimal | None = None) -> tuple[Auction, Standing]:
     """Checks that need no lock, so refusals never queue behind it: a bid below the minimum of even a slightly
     old read is too low (the minimum only rises), so the many losers of a race fail here, cheaply. Then the
-    buyer's own row is locked, so that their exposure across auctions is checked against a stable total (always
-    user, then auction: no deadlock)."""
+    buyer's standing; a retail buyer's own row is locked, so that their exposure across auctions is checked
+    against a stable total (always user, then auction: no deadlock). Professional buyers have no cap to guard."""
     try:
         auction = Auction.objects.select_related("portfolio").get(pk=auction_id)
     except Auction.DoesNotExist:
@@ -98,8 +100,15 @@ def _prepare(*, user: User, auction_id: int, amount: Decimal | None = None) -> A
     _require_open(auction, timezone.now())
     if amount is not None and not auction.is_sealed and amount < auction.min_next_bid:
         raise _rejection(rules.RejectedError("too_low"), auction)
-    User.objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk").first()
-    return auction
+    buyer = account_selectors.standing(user=user, seller_id=auction.portfolio.seller_id)
+    if _capped(buyer):
+        User.objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk").first()
+    return auction, buyer
+
+
+def _capped(buyer: Standing) -> bool:
+    """Whether the buyer's open commitments are capped (retail buyers), so their bids must see a stable total."""
+    return buyer.investor_class != "professional"
 
 
 def bid_place(*, user: User, auction_id: int, amount: object, request_key: str = "") -> BidOutcome:
@@ -111,9 +120,12 @@ def bid_place(*, user: User, auction_id: int, amount: object, request_key: str =
         return replayed
     _rate_limit(user=user, auction_id=auction_id)
     with transaction.atomic():
-        auction = _prepare(user=user, auction_id=auction_id, amount=value)
-        proxy = Participant.objects.filter(auction=auction, user=user).values_list("proxy_max", flat=True).first()
-        _check_buyer(user=user, auction=auction, stake=max(value, proxy or value))
+        auction, buyer = _prepare(user=user, auction_id=auction_id, amount=value)
+        stake = value
+        if _capped(buyer):  # a standing maximum here counts in full against the cap
+            proxy = Participant.objects.filter(auction=auction, user=user).values_list("proxy_max", flat=True).first()
+            stake = max(value, proxy or value)
+        _check_buyer(user=user, auction=auction, stake=stake, standing=buyer)
         locked, now, events = _lock_open(auction)
         if replayed := _replay(user=user, auction_id=auction_id, request_key=request_key):
             transaction.set_rollback(True)
@@ -140,10 +152,10 @@ def proxy_bid_set(*, user: User, auction_id: int, max_amount: object) -> BidOutc
     value = _parse(max_amount, "max_amount")
     _rate_limit(user=user, auction_id=auction_id)
     with transaction.atomic():
-        auction = _prepare(user=user, auction_id=auction_id)
+        auction, buyer = _prepare(user=user, auction_id=auction_id)
         if auction.is_sealed:
             raise AuctionError("proxy_not_allowed", _("Sealed-bid auctions take one bid per buyer, not a maximum."))
-        _check_buyer(user=user, auction=auction, stake=value)
+        _check_buyer(user=user, auction=auction, stake=value, standing=buyer)
         locked, now, events = _lock_open(auction)
         seats = _seats(locked, user)
         participant = seats[user.pk]
