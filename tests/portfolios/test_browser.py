@@ -3,7 +3,6 @@ import), staff approve it, and a verified buyer studies the portfolio page and e
 
 import csv
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,37 +13,12 @@ from playwright.sync_api import Browser, Page, expect
 
 from portfolios import services
 from portfolios.models import Portfolio
+from tests.e2e.conftest import _allow_orm_beside_playwright, browser_type_launch_args  # the suite's Chromium set-up
 from tests.portfolios.conftest import HEADER, csv_upload, kyc_approved, loan_row, new_draft
 
+__all__ = ["_allow_orm_beside_playwright", "browser_type_launch_args"]
 pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "correct-horse-battery"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _allow_orm_beside_playwright() -> Iterator[None]:
-    """Playwright's sync API runs an event loop on the test thread; the test's own ORM calls are still safe.
-
-    Session-wide (as in tests/e2e), so that it is set before pytest-django creates the test database."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        yield
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    return {
-        **browser_type_launch_args,
-        "executable_path": "/usr/bin/chromium",
-        "args": [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ],
-    }
 
 
 def approved_listing(member, seller_org, staff, import_tape, rows: range, **data: Any) -> Portfolio:
