@@ -27,6 +27,15 @@ from portfolios.services.debtor_data import portfolio_release_to_buyer
 log = logging.getLogger(__name__)
 
 
+def _locked(settlement_id: int) -> Settlement:
+    """The settlement under its row lock (inside the caller's transaction), with its auction, portfolio and buyer."""
+    return (
+        Settlement.objects.select_for_update(of=("self",))
+        .select_related("auction__portfolio", "buyer")
+        .get(pk=settlement_id)
+    )
+
+
 def settlement_open(*, auction_id: int) -> Settlement | None:
     """For a closed auction: apply the winner's held deposit, release the others, open the winner's settlement
     (hammer price, premium, commission, deposit applied, balance due by the deadline); then capture the winner's
@@ -146,11 +155,7 @@ def settlement_mark_paid(*, settlement_id: int, bank_reference: str = "", actor:
     from payments import tasks
 
     with transaction.atomic():
-        settlement = (
-            Settlement.objects.select_for_update(of=("self",))
-            .select_related("auction__portfolio", "buyer")
-            .get(pk=settlement_id)
-        )
+        settlement = _locked(settlement_id)
         if settlement.status in (Settlement.Status.PAID, Settlement.Status.PAID_OUT):
             return settlement
         if settlement.status != Settlement.Status.AWAITING_PAYMENT:
@@ -208,11 +213,7 @@ def settlement_payout_confirm(*, settlement_id: int, reference: str, actor: User
 
 def _paid_out(*, settlement_id: int, **fields: str) -> Settlement:
     with transaction.atomic():
-        settlement = (
-            Settlement.objects.select_for_update(of=("self",))
-            .select_related("auction__portfolio")
-            .get(pk=settlement_id)
-        )
+        settlement = _locked(settlement_id)
         if settlement.status == Settlement.Status.PAID_OUT:
             return settlement
         if settlement.status != Settlement.Status.PAID:
@@ -235,11 +236,7 @@ def settlement_default(*, settlement_id: int) -> Settlement:
     from payments.services import offers
 
     with transaction.atomic():
-        settlement = (
-            Settlement.objects.select_for_update(of=("self",))
-            .select_related("auction__portfolio")
-            .get(pk=settlement_id)
-        )
+        settlement = _locked(settlement_id)
         if settlement.status == Settlement.Status.DEFAULTED:
             return settlement
         if settlement.status != Settlement.Status.AWAITING_PAYMENT:
@@ -300,11 +297,7 @@ def _forfeit_payout_owed(settlement: Settlement) -> bool:
 
 def _forfeit_paid_out(*, settlement_id: int, **fields: str) -> Settlement:
     with transaction.atomic():
-        settlement = (
-            Settlement.objects.select_for_update(of=("self",))
-            .select_related("auction__portfolio")
-            .get(pk=settlement_id)
-        )
+        settlement = _locked(settlement_id)
         if settlement.forfeit_paid_out_at is not None:
             return settlement
         if not _forfeit_payout_owed(settlement):
