@@ -9,16 +9,16 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.db import connections
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from portfolios import services
 from portfolios.models import Portfolio
 from tests.e2e.conftest import _allow_orm_beside_playwright, browser_type_launch_args  # the suite's Chromium set-up
+from tests.e2e.test_auction_room_browser import logged_in
 from tests.portfolios.conftest import HEADER, csv_upload, kyc_approved, loan_row, new_draft
 
 __all__ = ["_allow_orm_beside_playwright", "browser_type_launch_args"]
 pytestmark = pytest.mark.django_db(transaction=True)
-PASSWORD = "correct-horse-battery"
 
 
 def approved_listing(member, seller_org, staff, import_tape, rows: range, **data: Any) -> Portfolio:
@@ -130,16 +130,6 @@ def test_portfolio_page_draws_its_charts_with_the_vendored_library(
     assert any(url.startswith(live_server_url + "/static/vendor/chart.js/") for url in scripts), scripts
     assert all(url.startswith(live_server_url) for url in requested), requested  # no CDN, nothing from elsewhere
     page.screenshot(path=str(artifacts / "portfolio-charts.png"), full_page=True)
-
-
-def logged_in(browser: Browser, url: str, email: str) -> Page:
-    page = browser.new_context().new_page()
-    page.goto(url + "/accounts/login/")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
-    return page
 
 
 def test_seller_wizard_then_buyer_data_room(
