@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from itertools import compress, count, zip_longest
-from operator import not_
+from itertools import compress, count, repeat, zip_longest
+from operator import and_, eq, lt, not_
 from typing import Any, cast
 
 from django.utils.translation import gettext as _
@@ -163,6 +163,34 @@ def _not_matching(plain: Callable[[str], Any]) -> Suspects:
     return lambda values: list(compress(count(), map(not_, map(plain, values))))
 
 
+def _empty(values: list[str]) -> list[int]:
+    return list(compress(count(), map(not_, values))) if "" in values else []
+
+
+def _not_fully_matching(pattern: str) -> Suspects:
+    """Cells that `pattern` does not match whole. A column whose every cell matches or is empty, the common case, is
+    passed by one match over its cells joined by line ends (three times cheaper than a match per cell), and only its
+    empty cells are suspects; other columns are tested cell by cell. The pattern never matches a line end, and a
+    cell holding one makes the column fail the count of line ends, so a cell cannot pass as two."""
+    per_cell = _not_matching(re.compile(pattern, re.ASCII).fullmatch)
+    whole_column = re.compile(rf"(?:(?:{pattern})?\n)*", re.ASCII).fullmatch
+
+    def suspects(values: list[str]) -> list[int]:
+        joined = "\n".join(values) + "\n"
+        if whole_column(joined) and joined.count("\n") == len(values):
+            return _empty(values)
+        return per_cell(values)
+
+    return suspects
+
+
+def _not_in(allowed: frozenset[str]) -> Suspects:
+    """Cells that are not one of `allowed` as they are (in the common case one set test for the whole column)."""
+    per_cell = _not_matching(allowed.__contains__)
+    allowed_or_empty = allowed | {""}
+    return lambda values: _empty(values) if allowed_or_empty.issuperset(values) else per_cell(values)
+
+
 def _all_cells(values: list[str]) -> list[int]:
     return list(range(len(values)))
 
@@ -176,11 +204,18 @@ def _long_or_empty(max_length: int) -> Suspects:
     return suspects
 
 
+_PLAIN_DATES = _not_fully_matching(PLAIN_DATE.pattern)
+
+
 def _not_plain_dates(values: list[str]) -> list[int]:
-    suspects = _not_matching(PLAIN_DATE.fullmatch)(values)
-    distinct = set(values).difference([values[i] for i in suspects])  # a batch holds few distinct dates
+    distinct = list(set(values))  # a batch holds few distinct dates: each is tested once
+    if _PLAIN_DATES(distinct) == _empty(distinct):
+        suspects = _empty(values)
+    else:
+        suspects = _not_matching(PLAIN_DATE.fullmatch)(values)
+        distinct = list(set(values).difference([values[i] for i in suspects]))
     try:
-        deque(map(date.fromisoformat, distinct), maxlen=0)  # a plain-looking date may not exist (2026-02-30)
+        deque(map(date.fromisoformat, filter(None, distinct)), maxlen=0)  # a plain-looking date may not exist
     except ValueError:
         return _all_cells(values)
     return suspects
@@ -188,7 +223,7 @@ def _not_plain_dates(values: list[str]) -> list[int]:
 
 def _not_plain_counts(maximum: int) -> Suspects:
     digits = len(str(maximum)) - 1  # any number of fewer digits is in range
-    return _not_matching(re.compile(rf"[0-9]{{1,{digits}}}").fullmatch)
+    return _not_fully_matching(rf"[0-9]{{1,{digits}}}")
 
 
 @dataclass(frozen=True)
@@ -207,7 +242,7 @@ def _text_column(max_length: int, **options: Any) -> Column:
     return Column(_text(max_length), _long_or_empty(max_length), strip_suspects_only=False, **options)
 
 
-PLAIN_MONEY = _not_matching(PLAIN_AMOUNT.fullmatch)
+PLAIN_MONEY = _not_fully_matching(PLAIN_AMOUNT.pattern)
 BORROWER_TYPES = frozenset(Loan.BorrowerType.values)
 COLLATERAL_TYPES = frozenset(Loan.CollateralType.values)
 LEGAL_STATUSES = frozenset(Loan.LegalStatus.values)
@@ -215,14 +250,14 @@ LEGAL_STATUSES = frozenset(Loan.LegalStatus.values)
 # The EBA NPL template's core, in tape order. PII columns go only to the vault.
 COLUMNS: dict[str, Column] = {
     "loan_id": _text_column(64, required=True, free_text=True),
-    "borrower_type": Column(_choice(Loan.BorrowerType), _not_matching(BORROWER_TYPES.__contains__), required=True),
+    "borrower_type": Column(_choice(Loan.BorrowerType), _not_in(BORROWER_TYPES), required=True),
     "borrower_id": _text_column(64, required=True, pii=True),
     "borrower_name": _text_column(200, required=True, pii=True),
-    "national_id": Column(_identity, _not_matching(PLAIN_IDENTITY.fullmatch), required=True, pii=True),
+    "national_id": Column(_identity, _not_fully_matching(PLAIN_IDENTITY.pattern), required=True, pii=True),
     "phone": _text_column(32, pii=True, default=""),
     "address": _text_column(300, pii=True, default=""),
     "region": _text_column(64, required=True, free_text=True),
-    "currency": Column(_currency, _not_matching(ISO_4217.__contains__), required=True),
+    "currency": Column(_currency, _not_in(ISO_4217), required=True),
     "origination_date": Column(_date, _not_plain_dates, required=True),
     "origination_amount": Column(_money, PLAIN_MONEY, required=True),
     "principal_balance": Column(_money, PLAIN_MONEY, required=True),
@@ -232,21 +267,19 @@ COLUMNS: dict[str, Column] = {
     "days_past_due": Column(_count(MAX_DPD), _not_plain_counts(MAX_DPD), required=True),
     "default_date": Column(_date, _not_plain_dates),
     # Every lower-case spelling in TRUE and FALSE is also one PostgreSQL's boolean input reads.
-    "charged_off": Column(_flag, _not_matching((TRUE | FALSE).__contains__), default="false"),
+    "charged_off": Column(_flag, _not_in(TRUE | FALSE), default="false"),
     "charge_off_date": Column(_date, _not_plain_dates),
     "last_payment_date": Column(_date, _not_plain_dates),
     "last_payment_amount": Column(_money, PLAIN_MONEY),
-    "interest_rate": Column(_rate, _not_matching(PLAIN_RATE.fullmatch)),
+    "interest_rate": Column(_rate, _not_fully_matching(PLAIN_RATE.pattern)),
     "collateral_type": Column(
         _choice(Loan.CollateralType),
-        _not_matching(COLLATERAL_TYPES.__contains__),
+        _not_in(COLLATERAL_TYPES),
         default=Loan.CollateralType.NONE.value,
     ),
     "collateral_value": Column(_money, PLAIN_MONEY),
     "guarantors": Column(_count(32_767), _not_plain_counts(32_767), default="0"),
-    "legal_status": Column(
-        _choice(Loan.LegalStatus), _not_matching(LEGAL_STATUSES.__contains__), default=Loan.LegalStatus.NONE.value
-    ),
+    "legal_status": Column(_choice(Loan.LegalStatus), _not_in(LEGAL_STATUSES), default=Loan.LegalStatus.NONE.value),
     # Court case numbers lead to public judgments that name the parties, so they are kept in the vault too.
     "case_number": _text_column(64, pii=True, default=""),
     "credit_score_band": _text_column(16, default="", free_text=True),
@@ -339,33 +372,42 @@ def batch_check(
 
 
 def _check_rows(values: dict[str, list[str | None]], issues: dict[int, list[Issue]], cutoff: str) -> None:
-    """Checks across the columns of a row."""
+    """Checks across the columns of a row.
+
+    Each check first picks the rows it concerns with C-level maps over whole columns (itertools.compress), so that
+    valid rows cost no Python bytecode; only the rows picked are looked at one by one.
+    """
     cutoff_day = date.fromisoformat(cutoff).toordinal()
-    days_since = {
-        text: cutoff_day - date.fromisoformat(text).toordinal() for text in set(values["default_date"]) if text
+    default_dates = values["default_date"]
+    days_since = {  # of each default date up to the cut-off; the others are checked as after_cutoff
+        text: cutoff_day - date.fromisoformat(text).toordinal()
+        for text in set(default_dates)
+        if text and text <= cutoff
     }
-    for i, (dpd, default_date) in enumerate(zip(values["days_past_due"], values["default_date"], strict=True)):
-        if dpd is not None and default_date and default_date <= cutoff:
-            days_in_default = days_since[default_date]
-            if int(dpd) < days_in_default:
-                message = _("A loan in default since %(d)s is at least %(n)d days past due at the cut-off.")
-                issues[i].append(
-                    ("days_past_due", "dpd_inconsistent", message % {"d": default_date, "n": days_in_default})
-                )
-    # The loops below visit only the rows a check can concern, picked in C by itertools.compress.
-    flags = values["charged_off"]
-    for i in compress(count(), values["charge_off_date"]):
-        if flags[i] in FALSE:
-            issues[i].append(
-                ("charged_off", "charge_off_inconsistent", _("A charge-off date is given but the flag is no."))
-            )
-    collateral_values, kinds = values["collateral_value"], values["collateral_type"]
-    for i in compress(count(), collateral_values):
-        if kinds[i] == Loan.CollateralType.NONE and collateral_values[i].strip("0."):  # type: ignore[union-attr]
+    dpd_texts = values["days_past_due"]
+    days_past_due = (
+        list(map(int, dpd_texts))  # type: ignore[arg-type]
+        if None not in dpd_texts
+        else [MAX_DPD + 1 if text is None else int(text) for text in dpd_texts]  # a bad cell is not compared
+    )
+    days_needed = map(days_since.get, default_dates, repeat(-1))  # type: ignore[arg-type] # -1: nothing to compare
+    for i in compress(count(), map(lt, days_past_due, days_needed)):  # type: ignore[arg-type]
+        days_in_default = days_since[default_dates[i]]  # type: ignore[index]
+        message = _("A loan in default since %(d)s is at least %(n)d days past due at the cut-off.")
+        issues[i].append(("days_past_due", "dpd_inconsistent", message % {"d": default_dates[i], "n": days_in_default}))
+    for i in compress(
+        count(), map(and_, map(bool, values["charge_off_date"]), map(FALSE.__contains__, values["charged_off"]))
+    ):
+        issues[i].append(
+            ("charged_off", "charge_off_inconsistent", _("A charge-off date is given but the flag is no."))
+        )
+    collateral_values = values["collateral_value"]
+    unsecured = map(eq, repeat(Loan.CollateralType.NONE.value), values["collateral_type"])
+    for i in compress(count(), map(and_, map(bool, collateral_values), unsecured)):
+        if collateral_values[i].strip("0."):  # type: ignore[union-attr]
             issues[i].append(
                 ("collateral_type", "collateral_inconsistent", _("A collateral value needs a collateral type."))
             )
-    case_numbers = values["case_number"]
-    for i in compress(count(), map(CASE_NUMBER_NEEDED.__contains__, values["legal_status"])):
-        if not case_numbers[i]:
-            issues[i].append(("case_number", "required", _("A judgment or enforcement needs its court case number.")))
+    case_needed = map(CASE_NUMBER_NEEDED.__contains__, values["legal_status"])
+    for i in compress(count(), map(and_, case_needed, map(not_, values["case_number"]))):
+        issues[i].append(("case_number", "required", _("A judgment or enforcement needs its court case number.")))

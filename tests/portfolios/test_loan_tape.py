@@ -2,6 +2,7 @@
 
 import csv
 import io
+import random
 import re
 import time
 import zipfile
@@ -18,7 +19,7 @@ from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from accounts.models import Membership, Organization
-from portfolios import services
+from portfolios import services, tape
 from portfolios.models import ImportIssue, Loan, LoanTapeImport, Portfolio, VaultRecord
 from portfolios.services import loan_tape
 from tests.portfolios.conftest import HEADER, csv_upload, loan_row, new_draft, xlsx_upload
@@ -133,7 +134,37 @@ DEFECTS = [
     ({"phone": "1" * 33}, "phone", "too_long"),
     ({"borrower_id": "B\x1f1"}, "borrower_id", "bad_text"),
     ({"credit_score_band": "AAA-minus-minus-x"}, "credit_score_band", "too_long"),
+    # Columns are passed in bulk by one match over their cells joined by line ends: a cell holding one is not two.
+    ({"principal_balance": "12\n34"}, "principal_balance", "bad_number"),
+    ({"last_payment_date": "2024-01-01\n2024-01-02"}, "last_payment_date", "bad_date"),
 ]
+
+
+ODD_CELLS = [
+    *["", " ", "0", "7", "12", "100", "101", "999", "1000", "32767", "36500", "99999", "5.5", "6.25", "12.1234"],
+    *["1234.56", "1234.5", "1234.567", "1,234.56", "-5", "1e5", "12\n34", "12\n", "\n", " 12", "12 ", "١٢٣", "0.00"],
+    *["2024-01-15", "2024-02-30", "2024/01/15", "2024-1-5", "2024-01-15\n2024-01-16", "CNY", "cny", "USD", "yes"],
+    *["no", "Y", "none", "real_estate", "judgment", "individual", "33010619001", "3301-0619", "330106190X", "ab\x1fc"],
+]
+
+
+@pytest.mark.parametrize("name", [name for name in tape.COLUMNS if tape.COLUMNS[name].strip_suspects_only])
+def test_a_column_checked_in_bulk_passes_only_cells_valid_as_they_are(name):
+    """The bulk tests of a column (one match or set test over all its cells) pass exactly what a cell's own test
+    passes: a cell that is not a suspect is valid as it is, and a cell suspect on its own stays one in any column."""
+    column = tape.COLUMNS[name]
+    rng = random.Random(name)  # noqa: S311 (test data)
+    for _ in range(300):
+        cells = rng.choices(ODD_CELLS, k=rng.randint(1, 6))
+        suspects = set(column.suspects(cells))
+        for index, cell in enumerate(cells):
+            if column.suspects([cell]):
+                assert index in suspects, (name, cells)
+            if index not in suspects:
+                parsed = column.parse(cell)  # raises on an invalid cell
+                assert cell and (parsed == cell or name == "charged_off"), cells  # PostgreSQL reads yes/no itself
+    plain = [cell for cell in ODD_CELLS if not column.suspects([cell])] * 3
+    assert column.suspects(plain) == [], name  # a column of valid cells passes whole
 
 
 def test_every_problem_is_reported_once_with_row_and_column_and_nothing_is_imported(draft, import_tape, member):
