@@ -14,7 +14,7 @@ import httpx
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection, connections
+from django.db import IntegrityError, connection, connections, transaction
 from rest_framework.test import APIClient
 
 from accounts import services as account_services
@@ -237,6 +237,26 @@ def test_a_new_tape_replaces_the_old_one_whole(draft, import_tape):
     assert Loan.objects.get(portfolio=draft, loan_id="L-000001").debtor == first_debtor  # pseudonyms are stable
     assert VaultRecord.objects.count() == 3
     assert Portfolio.objects.get(pk=draft.pk).stats.loan_count == 3
+
+
+def test_the_database_keeps_every_loan_on_an_existing_portfolio(draft, import_tape, member, seller_org):
+    """No foreign key (its check of every loan was a quarter of an import's database work): statement triggers refuse
+    a loan of a missing portfolio and the deletion of a portfolio that has loans; Django still deletes them together."""
+    import_tape(draft, csv_upload([loan_row(n) for n in range(3)]))
+    loan = Loan.objects.filter(portfolio=draft).first()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Loan.objects.filter(pk=loan.pk).update(portfolio_id=draft.pk + 1000)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        loan.pk, loan.loan_id, loan.portfolio_id = None, "L-new", draft.pk + 1000
+        loan.save()
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM portfolios_portfolio WHERE id = %s", [draft.pk])
+    assert Loan.objects.filter(portfolio=draft).count() == 3
+    other = new_draft(member, seller_org)
+    import_tape(other, csv_upload([loan_row(n) for n in range(2)]))
+    Portfolio.objects.filter(pk=draft.pk).delete()
+    assert not Loan.objects.filter(portfolio_id=draft.pk).exists()
+    assert Loan.objects.filter(portfolio=other).count() == 2 and VaultRecord.objects.count() == 2
 
 
 def test_only_the_newest_upload_lands_and_only_while_the_listing_is_editable(draft, member):
