@@ -4,6 +4,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 import pytest
+from django.db import connection, transaction
 from hypothesis import given
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
@@ -143,3 +144,12 @@ def test_face_value_filters(member, seller_org, staff, import_tape):
     assert (card["stats"]["total_claim"], card["stats"]["loan_count"]) == (f"{small_face:.2f}", 2)
     bad = api.get("/api/v1/portfolios/?min_face=lots")
     assert bad.status_code == 400 and bad.json()["field"] == "min_face"
+
+
+def test_figures_of_a_portfolio_without_loans_are_zero_and_the_planner_setting_is_restored(draft):
+    with transaction.atomic(), connection.cursor() as cursor:
+        stats = stats_service.portfolio_stats_compute(portfolio=draft)
+        cursor.execute("SELECT current_setting('enable_sort')")
+        assert cursor.fetchone()[0] == "on"  # the figures' query turns sorting off for itself only
+    assert (stats.loan_count, stats.total_claim, stats.weighted_average_dpd, stats.secured_share) == (0, 0, 0, 0)
+    assert all(groups == [] for groups in stats.distributions.values())
