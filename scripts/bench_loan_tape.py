@@ -8,7 +8,9 @@ repetition times a COPY of the file into a plain table of matching column types,
 a new draft portfolio through the real Celery path: the task (`portfolios.tasks.loan_tape_import_run`) is sent to a
 worker this script starts (prefork, one child, a queue of its own) and the job is polled until it ends, its progress
 seen moving. Peak RSS is the resident memory of the process that ran the step (this one for COPY, the worker's
-child for the import), sampled every 10 ms (the database server's memory is not counted).
+child for the import), sampled every 10 ms (the database server's memory is not counted). CPU seconds are those of
+the step's own processes and of the local PostgreSQL server processes of the benchmark's database: on a machine shared
+with other work they say where the time goes better than wall time does.
 """
 
 import argparse
@@ -24,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -101,34 +104,81 @@ def generate(path: Path, rows: int, header: list[str]) -> None:
             writer.writerow(row[column] for column in header)
 
 
+@dataclass
+class Step:
+    """What one timed step cost: wall time, peak RSS, and CPU seconds of its own processes and of the database's."""
+
+    seconds: float = 0.0
+    peak_mib: float = 0.0
+    client_cpu: float = 0.0
+    server_cpu: float | None = None  # None: no server process of the database seen (PostgreSQL on another machine)
+
+
+def _cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+def _backends(database: str) -> list[psutil.Process]:
+    """The local PostgreSQL server processes serving `database` (their titles name it)."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        title = (process.info["cmdline"] or [""])[0]
+        if title.startswith("postgres:") and f" {database} " in title:
+            found.append(process)
+    return found
+
+
 @contextmanager
-def peak_rss(process: psutil.Process | None = None) -> Iterator[list[float]]:
-    """Yields a one-item list that holds, on exit, the peak RSS in MiB of `process` (default: this one) or of any of
-    its children while the block ran."""
-    process, peak, done = process or psutil.Process(), [0.0], threading.Event()
+def measured(process: psutil.Process | None, database: str) -> Iterator[Step]:
+    """Yields a Step that holds, on exit, the peak RSS in MiB of `process` (default: this one) or of any of its
+    children while the block ran (sampled every 10 ms), and the CPU seconds they and the database's server processes
+    used meanwhile (sampled every 0.1 s: a server process that ends between samples loses at most that much)."""
+    process, step, done = process or psutil.Process(), Step(), threading.Event()
+    cpu_first: dict[tuple[str, int], float] = {}
+    cpu_last: dict[tuple[str, int], float] = {}
+
+    def sample_cpu(*, first: bool) -> None:
+        members = [("client", member) for member in [process, *process.children(recursive=True)]]
+        members += [("server", backend) for backend in _backends(database)]
+        for role, member in members:
+            with suppress(psutil.NoSuchProcess):
+                cpu = _cpu(member)
+                cpu_first.setdefault((role, member.pid), cpu if first else 0.0)
+                cpu_last[role, member.pid] = cpu
 
     def sample() -> None:
+        ticks = 0
         while not done.is_set():
             for member in [process, *process.children(recursive=True)]:
                 with suppress(psutil.NoSuchProcess):
-                    peak[0] = max(peak[0], member.memory_info().rss / 2**20)
+                    step.peak_mib = max(step.peak_mib, member.memory_info().rss / 2**20)
+            ticks += 1
+            if ticks % 10 == 0:
+                sample_cpu(first=False)
             done.wait(0.01)
 
+    sample_cpu(first=True)
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     try:
-        yield peak
+        yield step
     finally:
         done.set()
         sampler.join()
+        sample_cpu(first=False)
+        used = {key: cpu_last[key] - cpu_first[key] for key in cpu_last}
+        step.client_cpu = sum(cpu for (role, _pid), cpu in used.items() if role == "client")
+        if any(role == "server" for role, _pid in used):
+            step.server_cpu = sum(cpu for (role, _pid), cpu in used.items() if role == "server")
 
 
-def timed(step: Callable[[], None], process: psutil.Process | None = None) -> tuple[float, float]:
-    with peak_rss(process) as peak:
+def timed(step: Callable[[], None], database: str, process: psutil.Process | None = None) -> Step:
+    with measured(process, database) as result:
         started = time.perf_counter()
         step()
-        seconds = time.perf_counter() - started
-    return seconds, peak[0]
+        result.seconds = time.perf_counter() - started
+    return result
 
 
 def copy_baseline(path: Path, header: list[str]) -> None:
@@ -257,23 +307,33 @@ def main(argv: list[str]) -> int:
         bench_db = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
         try:
             with celery_worker(bench_db, tmp) as (worker, queue):
-                results: dict[str, list[tuple[float, float]]] = {"COPY": [], "import": []}
+                results: dict[str, list[Step]] = {"COPY": [], "import": []}
                 for rep in range(args.reps):
-                    results["COPY"].append(timed(lambda: copy_baseline(path, header)))
-                    results["import"].append(timed(import_tape(path, rep, args.rows, queue), worker))
+                    results["COPY"].append(timed(lambda: copy_baseline(path, header), bench_db))
+                    results["import"].append(timed(import_tape(path, rep, args.rows, queue), bench_db, worker))
                     print(
-                        f"rep {rep + 1}: COPY {results['COPY'][-1][0]:.1f} s, import {results['import'][-1][0]:.1f} s",
+                        f"rep {rep + 1}: COPY {results['COPY'][-1].seconds:.1f} s, "
+                        f"import {results['import'][-1].seconds:.1f} s",
                         flush=True,
                     )
         finally:
             connection.creation.destroy_test_db(main_db, verbosity=0)
-    print(f"\nmedians of {args.reps} (rows/s; wall time; peak RSS of the process that ran it):")
+    print(
+        f"\nmedians of {args.reps} (rows/s; wall time; peak RSS of the process that ran it; CPU seconds of that process"
+        " and its children, and of the PostgreSQL server processes of the database):"
+    )
     median: dict[str, Any] = {}
     for name, runs in results.items():
-        seconds = statistics.median(run[0] for run in runs)
-        rss = statistics.median(run[1] for run in runs)
+        seconds = statistics.median(run.seconds for run in runs)
+        rss = statistics.median(run.peak_mib for run in runs)
+        client = statistics.median(run.client_cpu for run in runs)
+        servers = [run.server_cpu for run in runs if run.server_cpu is not None]
+        server = f"{statistics.median(servers):>6.1f} s" if servers else "     n/a"
         median[name] = seconds
-        print(f"  {name:<7} {args.rows / seconds:>10,.0f} rows/s  {seconds:>7.1f} s  {rss:>7.0f} MiB")
+        print(
+            f"  {name:<7} {args.rows / seconds:>10,.0f} rows/s  {seconds:>7.1f} s  {rss:>7.0f} MiB"
+            f"  CPU: client {client:>5.1f} s, PostgreSQL {server}"
+        )
     print(f"  import / COPY: {median['import'] / median['COPY']:.2f}x")
     return 0
 
