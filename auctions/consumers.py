@@ -48,7 +48,7 @@ class AuctionConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.auction_id = int(self.scope["url_route"]["kwargs"]["pk"])
         await self.accept()
-        self.watcher = realtime.Watcher(self._send_text, self._close)
+        self.watcher = realtime.Watcher(self._send_text, self._close, realtime.raw_socket(self.base_send))
         joined = [broadcast.channel(self.auction_id)]
         if self.user.is_authenticated:
             joined.append(broadcast.user_channel(self.user.pk))

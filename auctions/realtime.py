@@ -3,10 +3,14 @@
 Each process holds one Redis pub/sub connection and subscribes to an auction's channel while it has watchers of
 it. An event arrives once, already serialized by the publisher, and goes to every local watcher as the same text
 frame: no per-watcher serialization and no trip through the Channels consumer dispatch (which hops to a thread
-per message to tidy database connections that a broadcast never uses). Each watcher has a bounded queue and its
-own writer task, so a slow client cannot hold up the others; one that falls too far behind is disconnected and
-resyncs from `seq` when it reconnects. If Redis goes away every local socket is closed (1012), so clients show
-that they are reconnecting and, once Redis is back, resync from the database; bids keep working meanwhile.
+per message to tidy database connections that a broadcast never uses). Under uvicorn's sans-I/O WebSocket
+protocol (the one we run) the frame is also encoded once per process and written straight to each socket's
+transport: no task, queue or ASGI message per watcher, and the events that arrived together leave in one write
+(a system call per socket is what fan-out costs). Under any other server (or in unit tests) each watcher has
+a bounded queue drained by its own writer task. Either way a slow client cannot hold up the others; one that falls
+too far behind is disconnected and resyncs from `seq` when it reconnects. If Redis goes away every local socket
+is closed (1012), so clients show that they are reconnecting and, once Redis is back, resync from the database;
+bids keep working meanwhile.
 
 Watcher counts: every few seconds each process writes its local count into a Redis hash per auction and tells
 its own watchers the fresh total of all processes.
@@ -23,44 +27,128 @@ from typing import Any
 
 import redis.asyncio as redis
 from django.conf import settings
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
 
 log = logging.getLogger(__name__)
 QUEUE_LIMIT = 512  # frames a watcher may lag behind before it is dropped (it resyncs on reconnect)
+BUFFER_LIMIT = 256 * 1024  # unsent bytes a raw socket may hold before it is dropped (a thousand bid frames)
 TOO_SLOW = 4008
 SERVICE_RESTART = 1012
+READ_AT_ONCE = 1000  # messages read before delivering them, at most
 COUNT_EVERY = 2.0  # seconds between watcher-count refreshes
+
+
+class Message:
+    """One frame for every local watcher: serialized once by the publisher, framed once here when first needed."""
+
+    __slots__ = ("_data", "seq", "text")
+
+    def __init__(self, seq: int | None, text: str) -> None:
+        self.seq, self.text = seq, text
+        self._data: bytes | None = None
+
+    @property
+    def data(self) -> bytes:
+        """The WebSocket text frame on the wire (server to client: unmasked, never compressed)."""
+        if self._data is None:
+            self._data = Frame(Opcode.TEXT, self.text.encode()).serialize(mask=False)
+        return self._data
+
+
+class Batch:
+    """The messages of one channel read together. On a raw socket they leave in one write: as many WebSocket frames
+    as messages, one system call (the call, not the bytes, is what a send costs)."""
+
+    __slots__ = ("_data", "lowest", "messages")
+
+    def __init__(self, messages: list[Message]) -> None:
+        self.messages = messages
+        self.lowest = min((m.seq for m in messages if m.seq is not None), default=None)
+        self._data: bytes | None = None
+
+    @property
+    def data(self) -> bytes:
+        if self._data is None:
+            self._data = b"".join(message.data for message in self.messages)
+        return self._data
+
+    def after(self, since: int) -> "Batch | None":
+        """The messages a watcher whose snapshot was at `since` has not seen (this batch itself in the usual case)."""
+        if self.lowest is None or self.lowest > since:
+            return self
+        kept = [m for m in self.messages if m.seq is None or m.seq > since]
+        return Batch(kept) if kept else None
+
+
+def raw_socket(send: Callable[..., Any]) -> WebSocketsSansIOProtocol | None:
+    """The uvicorn sans-I/O protocol behind an ASGI `send`, if that is what it is, so frames can skip ASGI. Channels'
+    session wrapper in between only acts on the handshake."""
+    owner = getattr(send, "__self__", None)
+    while owner is not None and hasattr(owner, "real_send"):  # channels.sessions.InstanceSessionWrapper
+        owner = getattr(owner.real_send, "__self__", None)
+    return owner if isinstance(owner, WebSocketsSansIOProtocol) else None
 
 
 class Watcher:
     """One WebSocket's outbox. Frames wait until `start` (after the snapshot); older ones than it are dropped."""
 
     def __init__(
-        self, send: Callable[[str], Coroutine[Any, Any, None]], close: Callable[[int], Coroutine[Any, Any, None]]
+        self,
+        send: Callable[[str], Coroutine[Any, Any, None]],
+        close: Callable[[int], Coroutine[Any, Any, None]],
+        socket: WebSocketsSansIOProtocol | None = None,
     ) -> None:
-        self.send, self.close = send, close
-        self.queue: asyncio.Queue[tuple[int | None, str]] = asyncio.Queue(QUEUE_LIMIT)
+        self.send, self.close, self.socket = send, close, socket
+        self.waiting: list[Batch] = []  # until the snapshot is out
+        self.queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_LIMIT)  # only without a raw socket
         self.since: int | None = None
         self.writer: asyncio.Task[None] | None = None
+        self.dropped = False
 
-    def deliver(self, seq: int | None, text: str) -> None:
-        try:
-            self.queue.put_nowait((seq, text))
-        except asyncio.QueueFull:
+    def deliver(self, batch: Batch) -> None:
+        if self.dropped:
+            return
+        if self.since is None:
+            self.waiting.append(batch)
+            if len(self.waiting) > QUEUE_LIMIT:
+                self.drop(TOO_SLOW)
+        elif (fresh := batch.after(self.since)) is not None:
+            self._put(fresh)
+
+    def _put(self, batch: Batch) -> None:
+        if self.socket is None:
+            try:
+                for message in batch.messages:
+                    self.queue.put_nowait(message.text)
+            except asyncio.QueueFull:
+                self.drop(TOO_SLOW)
+            return
+        transport = self.socket.transport
+        if self.socket.conn.state is not State.OPEN or transport.is_closing():
+            return  # closing: the consumer's disconnect takes the watcher out
+        if transport.get_write_buffer_size() > BUFFER_LIMIT:
             self.drop(TOO_SLOW)
+            return
+        transport.write(batch.data)
 
     def drop(self, code: int) -> None:
+        self.dropped = True
         self.stop()
         asyncio.get_running_loop().create_task(self.close(code))
 
     def start(self, since: int) -> None:
         self.since = since
-        self.writer = asyncio.get_running_loop().create_task(self._write())
+        if self.socket is None:
+            self.writer = asyncio.get_running_loop().create_task(self._write())
+        waiting, self.waiting = self.waiting, []
+        for batch in waiting:
+            self.deliver(batch)
 
     async def _write(self) -> None:
         while True:
-            seq, text = await self.queue.get()
-            if seq is None or self.since is None or seq > self.since:
-                await self.send(text)
+            await self.send(await self.queue.get())
 
     def stop(self) -> None:
         if self.writer is not None:
@@ -124,23 +212,35 @@ class Hub:
         return self.pubsub
 
     async def _read(self) -> None:
+        """Read what has arrived, then deliver it per channel: while a delivery to thousands of sockets runs, new
+        events wait in the Redis socket and go out together next time, so a busy process sends fewer, fuller
+        writes instead of falling behind."""
         pubsub = self._pubsub()
         while self.rooms:
+            arrived: dict[str, list[Message]] = {}
             try:
-                message = await pubsub.get_message(timeout=1.0)
+                message, count = await pubsub.get_message(timeout=1.0), 0
+                while message is not None:
+                    self._parse(message, arrived)
+                    count += 1
+                    message = await pubsub.get_message(timeout=0) if count < READ_AT_ONCE else None
             except (redis.RedisError, OSError, RuntimeError):  # RuntimeError: the connection was reset under us
                 self._lost()
                 return
-            if message is None:
-                continue
-            try:
-                channel, text = message["channel"].decode(), message["data"].decode()
-                seq = json.loads(text).get("seq")  # parsed once per process, not per watcher
-            except (ValueError, AttributeError):
-                log.exception("unreadable auction message %r", message)
-                continue
-            for watcher in list(self.rooms.get(channel, ())):
-                watcher.deliver(seq, text)
+            for channel, messages in arrived.items():
+                batch = Batch(messages)
+                for watcher in list(self.rooms.get(channel, ())):
+                    watcher.deliver(batch)
+
+    @staticmethod
+    def _parse(message: dict[str, Any], arrived: dict[str, list[Message]]) -> None:
+        try:
+            channel, text = message["channel"].decode(), message["data"].decode()
+            seq = json.loads(text).get("seq")  # parsed once per process, not per watcher
+        except (ValueError, AttributeError):
+            log.exception("unreadable auction message %r", message)
+            return
+        arrived.setdefault(channel, []).append(Message(seq, text))
 
     def _lost(self) -> None:
         """Redis went away: close every local socket, so that clients reconnect and resync when it is back."""
@@ -165,8 +265,9 @@ class Hub:
                 if total != self.announced.get(channel):
                     self.announced[channel] = total
                     text = json.dumps({"type": "watchers", "count": total}, separators=(",", ":"))
+                    batch = Batch([Message(None, text)])
                     for watcher in list(room):
-                        watcher.deliver(None, text)
+                        watcher.deliver(batch)
 
     async def _total(self, channel: str, local: int) -> int:
         """Record this process's count and add up every process's fresh one (a dead process's goes stale)."""

@@ -9,7 +9,9 @@ machine, so the figures include the clients' share of the CPU, equally for both 
 
 import argparse
 import asyncio
+import base64
 import contextlib
+import functools
 import json
 import multiprocessing
 import os
@@ -22,6 +24,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
@@ -60,48 +64,93 @@ def servers(app: str, count: int = 2) -> Any:
                 process.wait(15)
 
 
-def _watchers(urls: list[str], ready: Any, go: Any, results: Any, seconds: float) -> None:
-    """One client process: open its share of sockets, report ready, then time every bid event until told."""
+class Watch(asyncio.Protocol):
+    """A minimal WebSocket watcher (RFC 6455): the upgrade, then frame headers only, answering pings. The clients
+    stand in for browsers on other machines, so their CPU should cost the servers' two cores as little as possible;
+    both systems get the same client."""
+
+    def __init__(self, host: str, path: str, on_text: Any) -> None:
+        self.request = (
+            f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+        self.on_text, self.buffer, self.upgraded = on_text, bytearray(), False
+        self.opened: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        transport.write(self.request)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.opened.done():
+            self.opened.set_result(False)
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer
+        buffer += data
+        if not self.upgraded:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            self.upgraded = True
+            if not buffer.startswith(b"HTTP/1.1 101"):
+                self.opened.set_result(False)
+            del buffer[: end + 4]
+        at, size = 0, len(buffer)
+        while size - at >= 2:
+            length, head = buffer[at + 1] & 0x7F, 2
+            if length >= 126:
+                head = 4 if length == 126 else 10
+                if size - at < head:
+                    break
+                length = int.from_bytes(buffer[at + 2 : at + head])
+            if size - at < head + length:
+                break
+            opcode, payload = buffer[at] & 0x0F, bytes(buffer[at + head : at + head + length])
+            at += head + length
+            if opcode == 1 and not self.opened.done():
+                self.opened.set_result(True)  # the snapshot: from here on every event counts
+            elif opcode == 1:
+                self.on_text(payload)
+            elif opcode == 9 and self.transport is not None:  # ping: a masked pong (zero mask) with its payload
+                self.transport.write(bytes((0x8A, 0x80 | len(payload))) + bytes(4) + payload)
+        del buffer[:at]
+
+
+def _watchers(targets: list[tuple[int, str]], ready: Any, stop: Any, results: Any) -> None:
+    """One client process: open its share of sockets, report ready, then time every bid event until told to stop."""
     import uvloop
-    from websockets.asyncio.client import ClientConnection, connect
 
     async def main() -> None:
-        sockets: list[ClientConnection] = []
-        for start in range(0, len(urls), 100):
-            batch = [
-                connect(u, ping_interval=None, compression=None, max_queue=None) for u in urls[start : start + 100]
-            ]
-            opened = await asyncio.gather(*batch, return_exceptions=True)
-            sockets += [s for s in opened if isinstance(s, ClientConnection)]
-        ready.put(len(sockets))
         latencies: list[float] = []
-        sent_at: dict[str, float | None] = {}  # frame -> when its bid was placed (epoch s), None if not a bid
+        sent_at: dict[bytes, float | None] = {}  # frame -> when its bid was placed (epoch s), None if not a bid
 
-        def placed(frame: str) -> float | None:
-            """Every watcher of this process gets the same frames: each is parsed once, not once per socket (the
-            clients stand in for browsers on other machines, so their CPU should cost the servers as little as
-            possible; both systems get the same client)."""
+        def received(frame: bytes) -> None:
+            """Every watcher of this process gets the same frames: each is parsed once, not once per socket."""
             if frame not in sent_at:
                 event = json.loads(frame)
                 when = event.get("placed_at") if event.get("type") == "bid" else None
                 sent_at[frame] = datetime.fromisoformat(when.replace("Z", "+00:00")).timestamp() if when else None
-            return sent_at[frame]
+            if (when := sent_at[frame]) is not None:
+                latencies.append((time.time() - when) * 1000)
 
-        async def listen(ws: Any) -> None:
-            with contextlib.suppress(Exception):
-                async for frame in ws:
-                    if (when := placed(frame)) is not None:
-                        latencies.append((time.time() - when) * 1000)
-
-        tasks = [asyncio.create_task(listen(ws)) for ws in sockets]
-        await asyncio.get_running_loop().run_in_executor(None, go.wait)
-        await asyncio.sleep(seconds + 3)  # the bids, then time to drain
-        for task in tasks:
-            task.cancel()
+        loop = asyncio.get_running_loop()
+        sockets: list[Watch] = []
+        for start in range(0, len(targets), 100):
+            batch = [
+                loop.create_connection(functools.partial(Watch, f"127.0.0.1:{port}", path, received), "127.0.0.1", port)
+                for port, path in targets[start : start + 100]
+            ]
+            for outcome in await asyncio.gather(*batch, return_exceptions=True):
+                if not isinstance(outcome, BaseException):
+                    sockets.append(outcome[1])
+        ready.put(sum(await asyncio.gather(*(watcher.opened for watcher in sockets))))
+        await loop.run_in_executor(None, stop.wait)
         results.put(latencies)
-        for ws in sockets:
-            with contextlib.suppress(Exception):
-                await ws.close()
+        for watcher in sockets:
+            if watcher.transport is not None:
+                watcher.transport.close()
 
     uvloop.run(main())
 
@@ -140,28 +189,47 @@ def measure(system: str, watchers: int, args: argparse.Namespace) -> dict[str, f
     context = multiprocessing.get_context("spawn")
     with servers(APPS[system]) as running:
         rss_before = sum(rss_kib(pid) for pid, _ in running)
-        urls = [f"ws://127.0.0.1:{running[i % 2][1]}/ws/auctions/{auction.pk}/" for i in range(watchers)]
-        ready, go, results = context.Queue(), context.Event(), context.Queue()
-        share = [urls[i :: args.clients] for i in range(args.clients)]
-        clients = [context.Process(target=_watchers, args=(s, ready, go, results, args.seconds)) for s in share]
+        targets = [(running[i % 2][1], f"/ws/auctions/{auction.pk}/") for i in range(watchers)]
+        ready, stop, results = context.Queue(), context.Event(), context.Queue()
+        share = [targets[i :: args.clients] for i in range(args.clients)]
+        clients = [context.Process(target=_watchers, args=(s, ready, stop, results)) for s in share]
         for client in clients:
             client.start()
         connected = sum(ready.get(timeout=300) for _ in clients)
         time.sleep(2)
         rss_per_watcher = (sum(rss_kib(pid) for pid, _ in running) - rss_before) / max(connected, 1)
-        go.set()
+        server_cpu, client_cpu = cpu_seconds(pid for pid, _ in running), cpu_seconds(c.pid for c in clients)
+        started = time.monotonic()
         sent = publish(system, auction, bidders, args.rate, args.seconds)
+        rate = sent / (time.monotonic() - started)
+        time.sleep(3)  # the last frames' way out
+        stop.set()
         latencies = sorted(x for _ in clients for x in results.get(timeout=120))
+        server_cpu = cpu_seconds(pid for pid, _ in running) - server_cpu
+        client_cpu = cpu_seconds(c.pid for c in clients) - client_cpu
         for client in clients:
             client.join(30)
     expected = sent * connected
     return {
         "connected": connected,
+        "rate": rate,
         "p50": statistics.median(latencies) if latencies else float("nan"),
         "p99": latencies[int(len(latencies) * 0.99) - 1] if latencies else float("nan"),
         "delivered": len(latencies) / expected if expected else 0.0,
         "KiB/watcher": rss_per_watcher,
+        "server µs": server_cpu / max(len(latencies), 1) * 1e6,
+        "client µs": client_cpu / max(len(latencies), 1) * 1e6,
     }
+
+
+def cpu_seconds(pids: Any) -> float:
+    """User + system CPU time of the processes so far."""
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            times = psutil.Process(pid).cpu_times()
+            total += times.user + times.system
+    return total
 
 
 def main() -> None:
@@ -170,21 +238,23 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=20, help="bids per second")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--clients", type=int, default=4, help="client processes holding the watchers")
+    parser.add_argument("--systems", nargs="+", choices=list(APPS), default=list(APPS), help="for a quick look")
     args = parser.parse_args()
     django_setup(bench_database_url())
     rows = []
     for watchers in args.watchers:
-        for system in APPS:
+        for system in args.systems:
             log(f"{system}: {watchers} watchers, {args.rate} bids/s for {args.seconds} s")
             rows.append((watchers, system, measure(system, watchers, args)))
     print(f"\nBid -> every watcher, two server processes, {args.rate} bids/s (ms; delivered = share of frames):")
-    print(f"{'watchers':>8}  {'system':<20} {'p50':>8} {'p99':>8} {'delivered':>9} {'KiB/watcher':>11}")
+    header = f"{'watchers':>8}  {'system':<20} {'p50':>8} {'p99':>8} {'delivered':>9} {'KiB/watcher':>11}"
+    print(f"{header} {'bids/s':>6} {'server CPU µs/frame':>19} {'clients':>7}")
     for watchers, system, row in rows:
         print(
             f"{watchers:>8}  {system:<20} {row['p50']:>8.0f} {row['p99']:>8.0f} {row['delivered']:>9.1%} "
-            f"{row['KiB/watcher']:>11.1f}"
+            f"{row['KiB/watcher']:>11.1f} {row['rate']:>6.1f} {row['server µs']:>19.1f} {row['client µs']:>7.1f}"
         )
-    for watchers in args.watchers:
+    for watchers in args.watchers if len(args.systems) == len(APPS) else ():
         ours = next(row for w, system, row in rows if w == watchers and system == "ours")
         baseline = next(row for w, system, row in rows if w == watchers and system != "ours")
         print(f"{watchers:>8}  p99 baseline / ours: {baseline['p99'] / ours['p99']:.1f}x")
