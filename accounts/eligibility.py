@@ -57,9 +57,9 @@ def buyer_eligibility_check(
     `standing` is the buyer's, towards this auction's seller, when the caller has already read it."""
     if not user.is_authenticated:
         return Eligibility("login_required", _("Sign in to bid."), reverse("accounts:login"))
-    if user.is_suspended or not user.is_active:
-        return Eligibility("suspended", _("Your account is suspended from bidding. Contact support."))
     buyer = standing or selectors.standing(user=user, seller_id=auction.portfolio.seller_id)
+    if buyer.suspended or user.is_suspended or not user.is_active:  # the standing is fresh, `user` may be older
+        return Eligibility("suspended", _("Your account is suspended from bidding. Contact support."))
     if buyer.seller_member:
         return Eligibility("own_listing", _("You belong to the seller of this portfolio, so you cannot bid on it."))
     if buyer.related_party:

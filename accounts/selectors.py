@@ -2,10 +2,12 @@
 
 import functools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -54,12 +56,14 @@ class Standing:
     investor_class: str  # `retail` or `professional`
     seller_member: bool = False  # belongs to the given seller, in any role
     related_party: bool = False  # flagged by staff as related to the given seller or its debtors
+    suspended: bool = False  # suspended or deactivated, as the database says now (a loaded user may be older)
 
 
-# One round trip for every fact `standing` needs. Written as SQL because the bid path asks on every bid and the ORM
-# spent five times longer composing this query than PostgreSQL spent running it.
-STANDING_SQL = """
-SELECT
+# Every fact `standing` needs, as select-list columns, so that one round trip answers (the bid path also folds them
+# into its own read of the auction). Written as SQL because the bid path asks on every bid and the ORM spent five
+# times longer composing this query than PostgreSQL spent running it. Named parameters: those of
+# `standing_params`; `{seller}` is an SQL expression for the seller's id.
+_STANDING_COLUMNS = """
     EXISTS (SELECT 1 FROM {kyc} k JOIN {membership} m ON m.organization_id = k.organization_id
             WHERE k.kind = 'organization' AND k.status = 'approved' AND m.user_id = %(user)s
               AND m.role = ANY(%(acting)s)) AS organization_verified,
@@ -70,36 +74,57 @@ SELECT
     (SELECT k.status FROM {kyc} k WHERE k.user_id = %(user)s ORDER BY k.submitted_at DESC LIMIT 1) AS latest_kyc,
     EXISTS (SELECT 1 FROM {classification} c WHERE c.user_id = %(user)s AND c.status = 'approved'
               AND c.valid_until > %(now)s) AS classified,
-    EXISTS (SELECT 1 FROM {membership} m WHERE m.user_id = %(user)s AND m.organization_id = %(seller)s) AS member,
-    EXISTS (SELECT 1 FROM {flag} f WHERE f.user_id = %(user)s AND f.seller_id = %(seller)s) AS related
-""".format(  # noqa: S608, UP032 - only the models' table names are formatted in
-    kyc=KycSubmission._meta.db_table,
-    membership=Membership._meta.db_table,
-    organization=Organization._meta.db_table,
-    classification=InvestorClassification._meta.db_table,
-    flag=RelatedPartyFlag._meta.db_table,
-)
+    EXISTS (SELECT 1 FROM {membership} m WHERE m.user_id = %(user)s AND m.organization_id = {seller}) AS member,
+    EXISTS (SELECT 1 FROM {flag} f WHERE f.user_id = %(user)s AND f.seller_id = {seller}) AS related,
+    NOT EXISTS (SELECT 1 FROM {user} u WHERE u.id = %(user)s AND u.is_active AND NOT u.is_suspended) AS barred
+"""
+STANDING_WIDTH = 7  # columns of `standing_columns`, in the order `standing_from` reads them
 
 
-def standing(*, user: User, seller_id: int | None = None) -> Standing:
-    """KYC status (a member of an organization verified as such is approved), investor class (members of a verified
-    institution, or holders of a confirmed, unexpired classification, are professional), and conflicts with a seller."""
-    params = {
-        "user": user.pk,
-        "seller": seller_id,
+@functools.cache
+def standing_columns(*, seller: str = "%(seller)s") -> str:
+    return _STANDING_COLUMNS.format(
+        seller=seller,
+        kyc=KycSubmission._meta.db_table,
+        membership=Membership._meta.db_table,
+        organization=Organization._meta.db_table,
+        classification=InvestorClassification._meta.db_table,
+        flag=RelatedPartyFlag._meta.db_table,
+        user=User._meta.db_table,
+    )
+
+
+STANDING_TYPES = {"user": "bigint", "acting": "text[]", "institution": "text", "now": "timestamptz"}  # of the params
+
+
+def standing_params(*, user_id: int) -> dict[str, Any]:
+    return {
+        "user": user_id,
         "acting": [str(role) for role in Membership.ACTING_ROLES],
         "institution": Organization.Kind.INSTITUTIONAL_INVESTOR.value,
         "now": timezone.now(),
     }
-    with connection.cursor() as cursor:
-        cursor.execute(STANDING_SQL, params)
-        organization_verified, institution, latest_kyc, classified, member, related = cursor.fetchone()
+
+
+def standing_from(row: Sequence[Any]) -> Standing:
+    """The standing from the `standing_columns` of a row."""
+    organization_verified, institution, latest_kyc, classified, member, related, barred = row
     return Standing(
         kyc_status=ReviewStatus.APPROVED if organization_verified else latest_kyc or "unverified",
         investor_class="professional" if institution or classified else "retail",
         seller_member=member,
         related_party=related,
+        suspended=barred,
     )
+
+
+def standing(*, user: User, seller_id: int | None = None) -> Standing:
+    """KYC status (a member of an organization verified as such is approved), investor class (members of a verified
+    institution, or holders of a confirmed, unexpired classification, are professional), conflicts with a seller,
+    and whether the account is suspended or deactivated."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + standing_columns(), {**standing_params(user_id=user.pk), "seller": seller_id})
+        return standing_from(cursor.fetchone())
 
 
 def kyc_status(*, user: User) -> str:

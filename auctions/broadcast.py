@@ -3,6 +3,7 @@ after the transaction that wrote it commits (the WebSocket servers subscribe and
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import redis
@@ -43,9 +44,27 @@ def publish(name: str, event: dict[str, Any]) -> None:
         log.warning("%s: %s %s not broadcast; clients will resync", name, event.get("type"), event.get("seq"))
 
 
+def publish_many(messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """`publish` for several messages in one round trip, in order."""
+    try:
+        pipeline = _redis().pipeline(transaction=False)
+        for name, message in messages:
+            pipeline.publish(name, json.dumps(message, separators=(",", ":")))
+        pipeline.execute()
+    except redis.RedisError:
+        log.warning("%s messages not broadcast; clients will resync", len(messages))
+
+
 def on_commit(auction_id: int, event: dict[str, Any]) -> None:
     transaction.on_commit(lambda: publish(channel(auction_id), event))
 
 
 def on_commit_to_user(user_id: int, message: dict[str, Any]) -> None:
     transaction.on_commit(lambda: publish(user_channel(user_id), message))
+
+
+def on_commit_many(messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """Publish `(channel, message)` pairs in one round trip once the transaction commits (a bid's events and the
+    outbid notice)."""
+    if messages:
+        transaction.on_commit(lambda: publish_many(messages))

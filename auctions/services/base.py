@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -10,13 +11,13 @@ from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from auctions import broadcast, rules
 from auctions.models import Auction, AuctionEvent, Bid
-from auctions.selectors import iso
+from auctions.selectors import Prepared, columns, iso
 from marketplace import money
 from marketplace.errors import DomainError
 
@@ -101,13 +102,20 @@ def _send_now(task: Any, *args: Any) -> None:
 # --- the lock and the event stream ------------------------------------------------------------------------------
 
 
+@functools.cache
+def _lock_statement(skip_locked: bool) -> Prepared:
+    wait = " SKIP LOCKED" if skip_locked else ""
+    table = Auction._meta.db_table
+    sql = f'SELECT {columns(Auction, "a").sql} FROM {table} "a" WHERE "a"."id" = %s FOR NO KEY UPDATE'  # noqa: S608
+    return Prepared("auction_lock", sql + wait, ["bigint"])
+
+
 def _lock(auction_id: int, *, skip_locked: bool = False) -> Auction | None:
-    """The auction's row lock (callers hold it until their transaction ends); None if skipped or missing."""
-    return (
-        Auction.objects.select_for_update(skip_locked=skip_locked, no_key=True, of=("self",))
-        .filter(pk=auction_id)
-        .first()
-    )
+    """The auction's row lock (callers hold it until their transaction ends); None if skipped or missing. Prepared
+    SQL: every bid takes it."""
+    with connection.cursor() as cursor:
+        row = _lock_statement(skip_locked).run(cursor, [auction_id]).fetchone()
+    return None if row is None else columns(Auction, "a").load(row)
 
 
 def _locked(auction_id: int) -> Auction:
@@ -119,16 +127,24 @@ def _locked(auction_id: int) -> Auction:
 
 def _emit(auction: Auction, kind: str, payload: dict[str, Any], *, at: datetime) -> AuctionEvent:
     """Append the auction's next event (under its lock) and broadcast it once the transaction commits."""
+    event = _event(auction, kind, payload, at=at)
+    broadcast.on_commit(auction.pk, event.payload)
+    return event
+
+
+def _event(auction: Auction, kind: str, payload: dict[str, Any], *, at: datetime) -> AuctionEvent:
+    """The auction's next event (under its lock); the caller saves it and broadcasts it on commit."""
     auction.seq += 1
     body = {"type": kind, "seq": auction.seq, **payload}
-    broadcast.on_commit(auction.pk, body)
     return AuctionEvent(auction=auction, seq=auction.seq, kind=kind, payload=body, created_at=at)
 
 
-def _open_if_due(auction: Auction, now: datetime) -> list[AuctionEvent]:
+def _open_if_due(auction: Auction, now: datetime, *, announce: bool = True) -> list[AuctionEvent]:
+    """The opening event if the start has come (broadcast on commit unless the caller announces it itself)."""
     if auction.status == Auction.Status.SCHEDULED and auction.starts_at <= now:
         auction.status = Auction.Status.LIVE
-        return [_emit(auction, AuctionEvent.Kind.OPENED, {"closes_at": iso(auction.closes_at)}, at=now)]
+        emit = _emit if announce else _event
+        return [emit(auction, AuctionEvent.Kind.OPENED, {"closes_at": iso(auction.closes_at)}, at=now)]
     return []
 
 

@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Max, Q
+from django.db import connection, models, transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts import selectors as account_selectors
 from accounts.eligibility import buyer_eligibility_check
 from accounts.models import User
 from accounts.selectors import Standing
 from auctions import broadcast, rules, selectors
 from auctions.models import Auction, AuctionEvent, Bid, Participant
-from auctions.selectors import iso
+from auctions.selectors import BidContext, Prepared, columns, iso
 from auctions.services.base import (
     CHANGING,
     AuctionError,
     BidOutcome,
-    _emit,
+    _event,
     _locked,
     _open_if_due,
     _require_open,
@@ -36,11 +37,12 @@ from auctions.services.base import (
 from marketplace import money, ratelimit
 
 
-def _check_buyer(*, user: User, auction: Auction, stake: Decimal, standing: Standing) -> None:
-    eligibility = buyer_eligibility_check(user=user, auction=auction, amount=stake, standing=standing)
+def _check_buyer(*, user: User, context: BidContext, stake: Decimal) -> None:
+    auction = context.auction
+    eligibility = buyer_eligibility_check(user=user, auction=auction, amount=stake, standing=context.standing)
     if eligibility.code is not None:
         raise AuctionError(eligibility.code, eligibility.message, http_status=403, action_url=eligibility.action_url)
-    if (blocker := selectors.deposit_blocker(user=user, auction=auction)) is None:
+    if (blocker := selectors.deposit_blocker(user=user, auction=auction, context=context)) is None:
         return
     if blocker.code == "deposit_required":
         amount = money.text(auction.deposit_amount)
@@ -48,26 +50,41 @@ def _check_buyer(*, user: User, auction: Auction, stake: Decimal, standing: Stan
     raise AuctionError(cast(str, blocker.code), blocker.message, http_status=403)
 
 
-def _seats(auction: Auction, user: User) -> dict[int, Participant]:
+@functools.cache
+def _seats_statement() -> Prepared:
+    seat = columns(Participant, "s")
+    table = Participant._meta.db_table
+    sql = f"""
+SELECT {seat.sql}, last.number, replayed.id
+FROM (SELECT COALESCE(max(number), 0) AS number FROM {table} WHERE auction_id = %(auction)s) last
+LEFT JOIN (SELECT b.id FROM {Bid._meta.db_table} b WHERE %(key)s <> '' AND b.auction_id = %(auction)s
+             AND b.bidder_id = %(user)s AND b.request_key = %(key)s ORDER BY b.seq LIMIT 1) replayed ON TRUE
+LEFT JOIN {table} s ON s.auction_id = %(auction)s AND (s.user_id = %(user)s OR s.proxy_max IS NOT NULL)
+"""  # noqa: S608 - only the models' table and column names are formatted in
+    return Prepared("bid_seats", sql, {"auction": "bigint", "user": "bigint", "key": "text"})
+
+
+def _seats(auction: Auction, user: User, request_key: str = "") -> tuple[dict[int, Participant], int | None]:
     """The bidder's seat (created on their first bid, numbered in order of arrival) and every seat with a proxy
-    maximum, by user id; under the auction's lock."""
-    seats = {
-        seat.user_id: seat
-        for seat in Participant.objects.filter(auction=auction).filter(Q(user=user) | Q(proxy_max__isnull=False))
-    }
+    maximum, by user id; and the bid an earlier request with `request_key` placed (then nothing is created). Under
+    the auction's lock, in one statement."""
+    seat = columns(Participant, "s")
+    width = len(seat.names)
+    with connection.cursor() as cursor:
+        rows = _seats_statement().run(cursor, {"auction": auction.pk, "user": user.pk, "key": request_key}).fetchall()
+    last_number, replayed = rows[0][width:]
+    if replayed is not None:
+        return {}, replayed
+    user_at = seat.names.index("user_id")
+    seats = {row[user_at]: seat.load(row[:width]) for row in rows if row[0] is not None}
     if user.pk not in seats:
-        number = Participant.objects.filter(auction=auction).count() + 1
-        seats[user.pk] = Participant.objects.create(auction=auction, user=user, number=number)
-    return seats
+        seats[user.pk] = Participant.objects.create(auction=auction, user=user, number=last_number + 1)
+    return seats, None
 
 
-def _replay(*, user: User, auction_id: int, request_key: str) -> BidOutcome | None:
-    if not request_key:
-        return None
-    first = Bid.objects.filter(auction_id=auction_id, bidder=user, request_key=request_key).first()
-    if first is None:
-        return None
-    return BidOutcome(auction=Auction.objects.get(pk=auction_id), bids=[first], replayed=True)
+def _replayed(*, auction_id: int, bid_id: int) -> BidOutcome:
+    """What a repeated request returns: the bid the first one placed and the auction as it is now."""
+    return BidOutcome(auction=Auction.objects.get(pk=auction_id), bids=[Bid.objects.get(pk=bid_id)], replayed=True)
 
 
 def _parse(amount: object, field_name: str = "amount") -> Decimal:
@@ -88,22 +105,28 @@ def _rate_limit(*, user: User, auction_id: int) -> None:
         raise AuctionError("rate_limited", _("Too many bids in a short time; wait a few seconds."), http_status=429)
 
 
-def _prepare(*, user: User, auction_id: int, amount: Decimal | None = None) -> tuple[Auction, Standing]:
-    """Checks that need no lock, so refusals never queue behind it: a bid below the minimum of even a slightly
-    old read is too low (the minimum only rises), so the many losers of a race fail here, cheaply. Then the
-    buyer's standing; a retail buyer's own row is locked, so that their exposure across auctions is checked
-    against a stable total (always user, then auction: no deadlock). Professional buyers have no cap to guard."""
-    try:
-        auction = Auction.objects.select_related("portfolio").get(pk=auction_id)
-    except Auction.DoesNotExist:
-        raise AuctionError("not_found", _("No such auction."), http_status=404) from None
+def _context(*, user: User, auction_id: int, request_key: str = "") -> BidContext:
+    """The unlocked read, before the transaction (it locks nothing)."""
+    context = selectors.bid_context(user=user, auction_id=auction_id, request_key=request_key)
+    if context is None:
+        raise AuctionError("not_found", _("No such auction."), http_status=404)
+    return context
+
+
+def _precheck(context: BidContext, amount: Decimal | None = None) -> None:
+    """Checks that need no lock, so refusals never queue behind it: a bid below the minimum of even a slightly old
+    read is too low (the minimum only rises), so the many losers of a race fail here, cheaply."""
+    auction = context.auction
     _require_open(auction, timezone.now())
     if amount is not None and not auction.is_sealed and amount < auction.min_next_bid:
         raise _rejection(rules.RejectedError("too_low"), auction)
-    buyer = account_selectors.standing(user=user, seller_id=auction.portfolio.seller_id)
-    if _capped(buyer):
+
+
+def _lock_buyer(*, user: User, standing: Standing) -> None:
+    """A retail buyer's own row is locked, so that their exposure across auctions is checked against a stable total
+    (always user, then auction: no deadlock). Professional buyers have no cap to guard."""
+    if _capped(standing):
         User.objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk").first()
-    return auction, buyer
 
 
 def _capped(buyer: Standing) -> bool:
@@ -116,22 +139,28 @@ def bid_place(*, user: User, auction_id: int, amount: object, request_key: str =
     status and clock, increment, eligibility and deposit, then the ledger entries, the price, soft close and
     the events, broadcast on commit. Replaying `request_key` returns the first outcome and changes nothing."""
     value = _parse(amount)
-    if replayed := _replay(user=user, auction_id=auction_id, request_key=request_key):
-        return replayed
+    context = _context(user=user, auction_id=auction_id, request_key=request_key)
+    if context.replayed_bid_id is not None:
+        return _replayed(auction_id=auction_id, bid_id=context.replayed_bid_id)
     _rate_limit(user=user, auction_id=auction_id)
+    _precheck(context, value)
     with transaction.atomic():
-        auction, buyer = _prepare(user=user, auction_id=auction_id, amount=value)
+        _lock_buyer(user=user, standing=context.standing)
         stake = value
-        if _capped(buyer):  # a standing maximum here counts in full against the cap
-            proxy = Participant.objects.filter(auction=auction, user=user).values_list("proxy_max", flat=True).first()
-            stake = max(value, proxy or value)
-        _check_buyer(user=user, auction=auction, stake=stake, standing=buyer)
-        locked, now, events = _lock_open(auction)
-        if replayed := _replay(user=user, auction_id=auction_id, request_key=request_key):
-            transaction.set_rollback(True)
-            return replayed
-        seats = _seats(locked, user)
+        if _capped(context.standing):  # a standing maximum here counts in full against the cap
+            proxy = Participant.objects.filter(auction_id=auction_id, user=user).values_list("proxy_max", flat=True)
+            stake = max(value, proxy.first() or value)
+        _check_buyer(user=user, context=context, stake=stake)
+        locked, now, events = _lock_open(context.auction)
+        if not request_key and not locked.is_sealed and value < locked.min_next_bid:
+            raise _rejection(rules.RejectedError("too_low"), locked)  # as before the lock, now on the fresh row
+        seats, replayed = _seats(locked, user, request_key)
+        if replayed is not None:
+            outcome = _replayed(auction_id=auction_id, bid_id=replayed)
+            transaction.set_rollback(True)  # a replay changes nothing
+            return outcome
         bids: list[Bid] = []
+        notices: list[tuple[str, dict[str, Any]]] = []
         if locked.is_sealed:
             _sealed_bid(locked, seats[user.pk], value, now)
         else:
@@ -140,9 +169,9 @@ def bid_place(*, user: User, auction_id: int, amount: object, request_key: str =
                 placed = english.bid(user.pk, value, now)
             except rules.RejectedError as rejected:
                 raise _rejection(rejected, locked) from None
-            bids = _record(locked, english, placed, seats, now=now, request_key=request_key, events=events)
+            bids = _record(locked, english, placed, seats, now=now, events=events, notices=notices, key=request_key)
             events += _extend_if_late(locked, now)
-        _save(locked, events)
+        _save(locked, events, bids, notices)
     return BidOutcome(auction=locked, bids=bids)
 
 
@@ -151,13 +180,15 @@ def proxy_bid_set(*, user: User, auction_id: int, max_amount: object) -> BidOutc
     maximum again changes nothing."""
     value = _parse(max_amount, "max_amount")
     _rate_limit(user=user, auction_id=auction_id)
+    context = _context(user=user, auction_id=auction_id)
+    _precheck(context)
+    if context.auction.is_sealed:
+        raise AuctionError("proxy_not_allowed", _("Sealed-bid auctions take one bid per buyer, not a maximum."))
     with transaction.atomic():
-        auction, buyer = _prepare(user=user, auction_id=auction_id)
-        if auction.is_sealed:
-            raise AuctionError("proxy_not_allowed", _("Sealed-bid auctions take one bid per buyer, not a maximum."))
-        _check_buyer(user=user, auction=auction, stake=value, standing=buyer)
-        locked, now, events = _lock_open(auction)
-        seats = _seats(locked, user)
+        _lock_buyer(user=user, standing=context.standing)
+        _check_buyer(user=user, context=context, stake=value)
+        locked, now, events = _lock_open(context.auction)
+        seats = _seats(locked, user)[0]
         participant = seats[user.pk]
         if participant.proxy_max == value:
             _save(locked, events)  # an opening this request caused still counts
@@ -169,10 +200,11 @@ def proxy_bid_set(*, user: User, auction_id: int, max_amount: object) -> BidOutc
             raise _rejection(rejected, locked) from None
         participant.proxy_max, participant.proxy_set_at = value, now
         participant.save(update_fields=["proxy_max", "proxy_set_at"])
-        bids = _record(locked, english, placed, seats, now=now, events=events)
+        notices: list[tuple[str, dict[str, Any]]] = []
+        bids = _record(locked, english, placed, seats, now=now, events=events, notices=notices)
         if bids:
             events += _extend_if_late(locked, now)
-        _save(locked, events)
+        _save(locked, events, bids, notices)
     return BidOutcome(auction=locked, bids=bids)
 
 
@@ -182,14 +214,76 @@ def _lock_open(auction: Auction) -> tuple[Auction, datetime, list[AuctionEvent]]
     locked = _locked(auction.pk)
     locked.portfolio = auction.portfolio
     now = timezone.now()
-    events = _open_if_due(locked, now)
+    events = _open_if_due(locked, now, announce=False)  # `_save` broadcasts it with the bid's events
     _require_open(locked, now)
     return locked, now, events
 
 
-def _save(auction: Auction, events: list[AuctionEvent]) -> None:
-    AuctionEvent.objects.bulk_create(events)
-    auction.save(update_fields=CHANGING)
+# A bid's writes in one statement: a data-modifying WITH runs every part (ledger entries, events, the auction's
+# changed columns), in one round trip. Only the models' table and column names are formatted in.
+SAVE_BIDS = "bids AS (INSERT INTO {table} (auction_id, seq, participant_id, bidder_id, amount, kind, placed_at, "
+SAVE_BIDS += "request_key) VALUES {rows} RETURNING id, seq)"
+SAVE_EVENTS = "events AS (INSERT INTO {table} (auction_id, seq, kind, payload, created_at) VALUES {rows} RETURNING 1)"
+SAVE_AUCTION = "UPDATE {table} SET {changing} WHERE id = %s"
+
+
+BID_TYPES = ["bigint", "bigint", "bigint", "bigint", "numeric", "text", "timestamptz", "text"]
+EVENT_TYPES = ["bigint", "bigint", "text", "jsonb", "timestamptz"]
+
+
+@functools.cache
+def _save_statement(bids: int, events: int) -> Prepared:
+    parts, types = [], []
+    if bids:
+        rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * bids)
+        parts.append(SAVE_BIDS.format(table=Bid._meta.db_table, rows=rows))
+        types += BID_TYPES * bids
+    if events:
+        rows = ", ".join(["(%s, %s, %s, %s, %s)"] * events)
+        parts.append(SAVE_EVENTS.format(table=AuctionEvent._meta.db_table, rows=rows))
+        types += EVENT_TYPES * events
+    changing = ", ".join(f"{field.column} = %s" for field in _changing())
+    update = SAVE_AUCTION.format(table=Auction._meta.db_table, changing=changing)
+    types += [field.db_type(connection) or "text" for field in _changing()] + ["bigint"]
+    if not bids:
+        sql = f"WITH {', '.join(parts)} {update}" if parts else update
+    else:
+        sql = f"WITH {', '.join(parts)}, moved AS ({update} RETURNING 1) SELECT id, seq FROM bids ORDER BY seq"  # noqa: S608
+    return Prepared(f"bid_save_{bids}_{events}", sql, types)
+
+
+@functools.cache
+def _changing() -> list[models.Field[Any, Any]]:
+    """The auction's fields a bid may change, in the order of CHANGING."""
+    fields = {field.name: field for field in Auction._meta.concrete_fields}
+    return [fields[name] for name in CHANGING]
+
+
+def _save(
+    auction: Auction,
+    events: list[AuctionEvent],
+    bids: list[Bid] | None = None,
+    notices: list[tuple[str, dict[str, Any]]] | None = None,
+) -> None:
+    """Write the ledger entries, the events and the auction in one statement (under its lock); broadcast the events
+    and `notices` (personal messages) in one round trip on commit."""
+    bids = bids or []
+    params: list[Any] = []
+    for bid in bids:
+        params += [auction.pk, bid.seq, bid.participant_id, bid.bidder_id, bid.amount, bid.kind]
+        params += [bid.placed_at, bid.request_key]
+    for event in events:
+        params += [auction.pk, event.seq, event.kind, json.dumps(event.payload), event.created_at]
+    params += [getattr(auction, field.attname) for field in _changing()] + [auction.pk]
+    with connection.cursor() as cursor:
+        _save_statement(len(bids), len(events)).run(cursor, params)
+        if bids:
+            ids = dict((seq, pk) for pk, seq in cursor.fetchall())
+            for bid in bids:
+                bid.pk = ids[bid.seq]
+                bid._state.adding = False
+    channel = broadcast.channel(auction.pk)
+    broadcast.on_commit_many([(channel, event.payload) for event in events] + (notices or []))
 
 
 def _rejection(rejected: rules.RejectedError, auction: Auction) -> AuctionError:
@@ -232,9 +326,11 @@ def _record(
     *,
     now: datetime,
     events: list[AuctionEvent],
-    request_key: str = "",
+    notices: list[tuple[str, dict[str, Any]]],
+    key: str = "",
 ) -> list[Bid]:
-    """Append the placed bids to the ledger with their events and move the auction's price and leader."""
+    """The placed bids for the ledger with their events (appended to `events`); moves the auction's price and leader
+    and tells the outbid buyer (appended to `notices`, and their notification task on commit)."""
     placed = list(placed)
     if not placed:
         return []
@@ -252,8 +348,7 @@ def _record(
             "bid_count": auction.bid_count,
             "closes_at": iso(auction.closes_at),
         }
-        events.append(_emit(auction, AuctionEvent.Kind.BID, payload, at=now))
-        key = request_key if entry.kind == Bid.Kind.MANUAL else ""
+        events.append(_event(auction, AuctionEvent.Kind.BID, payload, at=now))
         bids.append(
             Bid(
                 auction=auction,
@@ -263,16 +358,17 @@ def _record(
                 amount=entry.amount,
                 kind=entry.kind,
                 placed_at=now,
-                request_key=key,
+                request_key=key if entry.kind == Bid.Kind.MANUAL else "",
             )
         )
-    Bid.objects.bulk_create(bids)
     outbid = auction.leader_id
     auction.current_price, auction.leader_id, auction.leader_since = english.price, english.leader, now
     auction.min_next_bid = english.min_next_bid
     if outbid is not None and outbid != auction.leader_id:
         price = money.text(auction.current_price)
-        broadcast.on_commit_to_user(outbid, {"type": "outbid", "auction": auction.pk, "current_price": price})
+        notices.append(
+            (broadcast.user_channel(outbid), {"type": "outbid", "auction": auction.pk, "current_price": price})
+        )
         transaction.on_commit(lambda: _send_now(_tasks().notify_outbid, outbid, auction.pk, price))
     return bids
 
@@ -288,7 +384,7 @@ def _extend_if_late(auction: Auction, now: datetime) -> list[AuctionEvent]:
         return []
     auction.closes_at = closes_at
     _schedule(auction)
-    return [_emit(auction, AuctionEvent.Kind.EXTENDED, {"closes_at": iso(closes_at)}, at=now)]
+    return [_event(auction, AuctionEvent.Kind.EXTENDED, {"closes_at": iso(closes_at)}, at=now)]
 
 
 def _sealed_bid(auction: Auction, participant: Participant, amount: Decimal, now: datetime) -> None:

@@ -126,6 +126,52 @@ def test_no_deposit_no_bid(market):
     )
 
 
+def test_standing_deposit_and_suspension_changes_take_effect_on_the_next_bid(market):
+    """Nothing about the buyer is remembered between bids: the bid path reads it all again, from the database (a
+    socket's user object may be hours old)."""
+    from accounts.models import InvestorClassification, User
+    from payments.models import Deposit
+
+    auction = market.auction(portfolio=market.portfolio(audience="professional_only"))
+    alice, bob = market.buyer("alice", deposit_on=auction), market.buyer("bob", deposit_on=auction)
+    bid = {"auction_id": auction.pk}
+    services.bid_place(user=alice, amount="10000.00", **bid)
+    Deposit.objects.filter(user=bob).update(status=Deposit.Status.RELEASED)
+    assert codes_of(lambda: services.bid_place(user=bob, amount="10100.00", **bid)) == "deposit_required"
+    Deposit.objects.filter(user=bob).update(status=Deposit.Status.HELD)
+    User.objects.filter(pk=bob.pk).update(is_suspended=True)  # `bob` in memory still says he is not
+    assert codes_of(lambda: services.bid_place(user=bob, amount="10100.00", **bid)) == "suspended"
+    User.objects.filter(pk=bob.pk).update(is_suspended=False)
+    InvestorClassification.objects.filter(user=bob).update(valid_until=timezone.now() - timedelta(days=1))
+    assert codes_of(lambda: services.bid_place(user=bob, amount="10100.00", **bid)) == "professional_only"
+    InvestorClassification.objects.filter(user=bob).update(valid_until=timezone.now() + timedelta(days=1))
+    assert services.bid_place(user=bob, amount="10100.00", **bid).bids[0].bidder_id == bob.pk
+
+
+def test_too_many_bids_in_the_window_are_rate_limited(market, settings):
+    settings.BID_RATE_LIMIT = 2
+    auction = market.auction()
+    alice, bob = market.buyer("alice", deposit_on=auction), market.buyer("bob", deposit_on=auction)
+    services.bid_place(user=alice, auction_id=auction.pk, amount="10000.00")
+    services.bid_place(user=bob, auction_id=auction.pk, amount="10100.00")
+    services.bid_place(user=alice, auction_id=auction.pk, amount="10200.00")
+    assert codes_of(lambda: services.bid_place(user=alice, auction_id=auction.pk, amount="10300.00")) == (
+        "rate_limited"
+    )
+    services.bid_place(user=bob, auction_id=auction.pk, amount="10300.00")  # counted per buyer
+
+
+def test_an_accepted_bid_takes_six_statements(market, django_assert_max_num_queries):
+    """The read before the lock, the lock, the seats, one write: with the transaction's two, six. A budget, so that
+    a query added to the hot path is a decision, not an accident (each costs CPU on every bid)."""
+    auction = market.auction()
+    alice, bob = market.buyer("alice", deposit_on=auction), market.buyer("bob", deposit_on=auction)
+    services.bid_place(user=alice, auction_id=auction.pk, amount="10000.00")
+    services.bid_place(user=bob, auction_id=auction.pk, amount="10100.00")  # seats exist, statements prepared
+    with django_assert_max_num_queries(6):
+        services.bid_place(user=alice, auction_id=auction.pk, amount="10200.00")
+
+
 def test_sealed_bids_stay_hidden_until_close_then_the_highest_earliest_wins(market):
     auction = market.auction(format="sealed", starting_price="5000.00")
     alice, bob, carol = (market.buyer(n, deposit_on=auction) for n in ("alice", "bob", "carol"))

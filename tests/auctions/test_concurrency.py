@@ -76,6 +76,23 @@ def test_32_bidders_100_bids_each_keep_the_ledger_consistent(market, settings):
     assert [e["amount"] for e in bid_events] == [f"{a:.2f}" for a in amounts]
 
 
+def test_one_request_sent_eight_times_at_once_places_one_bid(market, settings):
+    """Twins that all pass the read before the lock: the first places the bid, the others find it under the lock
+    and return it."""
+    settings.BID_RATE_LIMIT = 1_000_000
+    auction = market.auction(soft_close_window=timedelta(0))
+    alice = market.buyer("alice", deposit_on=auction)
+    outcomes: list[services.BidOutcome] = []
+
+    def send(index: int) -> None:
+        outcomes.append(services.bid_place(user=alice, auction_id=auction.pk, amount="10000.00", request_key="twin"))
+
+    run_threads(8, send)
+    assert Bid.objects.filter(auction=auction).count() == 1
+    assert {outcome.bids[0].pk for outcome in outcomes} == {Bid.objects.get(auction=auction).pk}
+    assert sum(not outcome.replayed for outcome in outcomes) == 1
+
+
 def test_four_closers_at_once_close_the_auction_once(market):
     auctions = [market.auction() for _ in range(5)]
     now = timezone.now()
