@@ -283,7 +283,8 @@ class Prepared:
     path's statements cost the server several times more than running them (the auction with the buyer's standing:
     about 1.8 ms of its CPU on every bid, 0.3 ms prepared). SQL-level, through Django's cursor: psycopg's own
     prepared statements are off under Django and would be dropped on every rollback; these live as long as the
-    connection (the pool reuses it). `sql` takes `%(name)s` (or `%s`) placeholders, `types` their SQL types."""
+    connection (the pool reuses it), so a pooler in front must keep sessions (no PgBouncer transaction pooling).
+    `sql` takes `%(name)s` (or `%s`) placeholders, `types` their SQL types."""
 
     def __init__(self, label: str, sql: str, types: Mapping[str, str] | Sequence[str]) -> None:
         if isinstance(types, Mapping):

@@ -8,11 +8,12 @@ working).
 
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import redis
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.redis import RedisSerializer
 from redis.exceptions import RedisError
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
@@ -55,7 +56,23 @@ def allow(key: str, *, limit: int, window: timedelta) -> bool:
         return True
 
 
+class _ThrottleCache:
+    """The cache's `get` and `set` as DRF's throttles use them (same keys, same serialization), on the per-process
+    client: every API request reads and writes its throttle history, and `cache` builds a Redis client per call."""
+
+    serializer = RedisSerializer()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = cast(bytes | None, _client().get(cache.make_and_validate_key(key)))
+        return default if value is None else self.serializer.loads(value)
+
+    def set(self, key: str, value: Any, timeout: int) -> None:
+        _client().set(cache.make_and_validate_key(key), self.serializer.dumps(value), ex=int(timeout))
+
+
 class _FailOpen:
+    cache: Any = _ThrottleCache()
+
     def allow_request(self, request: Any, view: Any) -> bool:
         try:
             return super().allow_request(request, view)  # type: ignore[misc]

@@ -239,3 +239,17 @@ def test_staff_schedule_an_auction_in_admin_through_the_setup_service(client, ma
     assert portfolio.status == "in_auction"
     again = client.post("/admin/auctions/auction/add/", data).content.decode()
     assert "Select a valid choice" in again  # no longer an approved portfolio
+
+
+def test_the_api_throttles_each_user_to_their_rate(lot, alice, market, monkeypatch):
+    from django.core.cache import cache
+
+    from marketplace.ratelimit import UserThrottle
+
+    monkeypatch.setattr(UserThrottle, "THROTTLE_RATES", {**UserThrottle.THROTTLE_RATES, "user": "3/min"})
+    client, other = client_for(alice), client_for(market.buyer("bob"))
+    codes = [client.get(f"/api/v1/auctions/{lot.pk}/").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    assert other.get(f"/api/v1/auctions/{lot.pk}/").status_code == 200  # per user
+    history = cache.get(f"throttle_user_{alice.pk}")  # the history lives where DRF's own cache would keep it
+    assert isinstance(history, list) and len(history) == 3
