@@ -23,7 +23,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as redis
 from django.conf import settings
@@ -102,7 +102,7 @@ class Watcher:
     ) -> None:
         self.send, self.close, self.socket = send, close, socket
         self.waiting: list[Batch] = []  # until the snapshot is out
-        self.queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_LIMIT)  # only without a raw socket
+        self.queue: asyncio.Queue[str] | None = None  # only without a raw socket (3 KiB each), from `start`
         self.since: int | None = None
         self.writer: asyncio.Task[None] | None = None
         self.dropped = False
@@ -119,11 +119,7 @@ class Watcher:
 
     def _put(self, batch: Batch) -> None:
         if self.socket is None:
-            try:
-                for message in batch.messages:
-                    self.queue.put_nowait(message.text)
-            except asyncio.QueueFull:
-                self.drop(TOO_SLOW)
+            self._enqueue(batch)
             return
         transport = self.socket.transport
         if self.socket.conn.state is not State.OPEN or transport.is_closing():
@@ -133,6 +129,15 @@ class Watcher:
             return
         transport.write(batch.data)
 
+    def _enqueue(self, batch: Batch) -> None:
+        """Without a raw socket: into the queue that the writer task drains."""
+        queue = cast(asyncio.Queue[str], self.queue)  # made by `start`, before anything is put
+        try:
+            for message in batch.messages:
+                queue.put_nowait(message.text)
+        except asyncio.QueueFull:
+            self.drop(TOO_SLOW)
+
     def drop(self, code: int) -> None:
         self.dropped = True
         self.stop()
@@ -141,14 +146,15 @@ class Watcher:
     def start(self, since: int) -> None:
         self.since = since
         if self.socket is None:
-            self.writer = asyncio.get_running_loop().create_task(self._write())
+            self.queue = asyncio.Queue(QUEUE_LIMIT)
+            self.writer = asyncio.get_running_loop().create_task(self._write(self.queue))
         waiting, self.waiting = self.waiting, []
         for batch in waiting:
             self.deliver(batch)
 
-    async def _write(self) -> None:
+    async def _write(self, queue: asyncio.Queue[str]) -> None:
         while True:
-            await self.send(await self.queue.get())
+            await self.send(await queue.get())
 
     def stop(self) -> None:
         if self.writer is not None:
