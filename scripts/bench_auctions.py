@@ -329,15 +329,61 @@ def closing_time(count: int, sweepers: int) -> tuple[float, int, int]:
     return elapsed, closed, events
 
 
+def sequential(bids: int) -> None:
+    """One professional buyer after another, alone on the auction (no contention): wall time, this process's CPU,
+    the PostgreSQL backend's CPU (read from /proc, so the server must run on this machine) and the statements of one
+    accepted bid (the first bids prepare the statements and create the seats; they are not counted)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from auctions import services
+
+    auction, buyers, _ = world(2)
+    price, turn = Decimal("1000.00"), 0
+
+    def bid() -> None:  # the two buyers take turns, so each bid is accepted
+        nonlocal price, turn
+        turn += 1
+        outcome = services.bid_place(user=buyers[turn % 2], auction_id=auction.pk, amount=f"{price:.2f}")
+        price = outcome.auction.min_next_bid
+
+    def server_cpu_ms() -> float:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+    for _ in range(20):
+        bid()
+    with CaptureQueriesContext(connection) as statements:
+        bid()
+    runs = []
+    for _ in range(3):
+        server, cpu, wall = server_cpu_ms(), time.process_time(), time.perf_counter()
+        for _ in range(bids):
+            bid()
+        runs.append(((time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000, server_cpu_ms() - server))
+    wall_ms, python_ms, server_ms = (statistics.median(run[i] for run in runs) / bids for i in range(3))
+    print(
+        f"\nSequential accepted bids (median of 3 x {bids}): {wall_ms:.1f} ms each; CPU {python_ms:.1f} ms in Python,"
+    )
+    print(f"{server_ms:.1f} ms in the PostgreSQL backend; {len(statements)} SQL statements per bid")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--reps", type=int, default=3, help="repetitions per figure; medians are printed")
     parser.add_argument("--closings", type=int, default=10_000)
     parser.add_argument("--sweepers", type=int, default=2)
+    parser.add_argument("--sequential", type=int, default=0, help="only time this many bids one after another")
     args = parser.parse_args()
     url = bench_database_url()
     django_setup(url)
+    if args.sequential:
+        sequential(args.sequential)
+        return
     rows = []
     for bidders in (8, 32):
         log(f"{bidders} bidders: pgbench, service, HTTP ({args.reps} x {args.seconds} s each)")
