@@ -4,7 +4,11 @@ per idle watcher; the same for a plain Channels `group_send` consumer (scripts/f
 same run as the baseline.
 
 Runs on its own database (`<name>_bench`, recreated). Watchers run in separate client processes on the same
-machine, so the figures include the clients' share of the CPU, equally for both systems.
+machine, so the servers share the two cores with the clients, equally for both systems. A frame counts as delivered
+when it reached the client host (the kernel's receive timestamp), as it would for a browser on another machine:
+the co-located clients poll their sockets every LISTEN_EVERY s rather than being woken for each write, and their
+own backlog is not counted as the servers' latency (it was, until December 2026: p99 1.9 s at 10,000 watchers on
+the day the two were compared, against 0.2 s at the kernel).
 """
 
 import argparse
@@ -15,11 +19,14 @@ import functools
 import json
 import multiprocessing
 import os
+import select
 import signal
 import socket
 import statistics
+import struct
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,34 +41,48 @@ sys.path.insert(0, str(ROOT))
 from scripts.bench_asgi import rss_kib  # noqa: E402
 from scripts.bench_auctions import bench_database_url, django_setup, free_port, log, world  # noqa: E402
 
+TIMEVAL = struct.Struct("@ll")  # struct timeval, as SO_TIMESTAMP delivers it
+SO_TIMESTAMP = getattr(socket, "SO_TIMESTAMP", 29)  # Linux's value; Python does not name it (SCM_TIMESTAMP = it)
+LISTEN_EVERY = 0.02  # seconds between polls of a client process's sockets
 APPS = {"ours": "marketplace.asgi:application", "channels group_send": "scripts.fanout_baseline:application"}
 
 
 @contextlib.contextmanager
 def servers(app: str, count: int = 2) -> Any:
-    """`count` uvicorn processes of `app`; yields their (pid, port)."""
-    started = []
-    for _ in range(count):
-        port = free_port()
-        argv = [str(BIN / "uvicorn"), app, "--port", str(port), "--no-access-log", "--log-level", "error"]
-        argv += ["--ws", "websockets-sansio", "--backlog", "4096", "--ws-per-message-deflate", "false"]
-        process = subprocess.Popen(argv, cwd=ROOT, env=os.environ.copy(), start_new_session=True)
-        started.append((process, port))
-    try:
-        for process, port in started:
-            deadline = time.monotonic() + 30
-            while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"server on {port} did not start")
-                time.sleep(0.1)
-        yield [(process.pid, port) for process, port in started]
-    finally:
-        for process, _ in started:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-        for process, _ in started:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(15)
+    """`count` uvicorn processes of `app`; yields their (pid, port). Their logs are summed up at the end (the
+    baseline's can run to many MB of tracebacks)."""
+    with tempfile.TemporaryFile("w+") as errors:
+        started = []
+        for _ in range(count):
+            port = free_port()
+            argv = [str(BIN / "uvicorn"), app, "--port", str(port), "--no-access-log", "--log-level", "error"]
+            argv += ["--ws", "websockets-sansio", "--backlog", "4096", "--ws-per-message-deflate", "false"]
+            process = subprocess.Popen(argv, cwd=ROOT, env=os.environ.copy(), start_new_session=True, stderr=errors)
+            started.append((process, port))
+        try:
+            for process, port in started:
+                deadline = time.monotonic() + 30
+                while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"server on {port} did not start")
+                    time.sleep(0.1)
+            yield [(process.pid, port) for process, port in started]
+        finally:
+            for process, _ in started:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGTERM)
+            for process, _ in started:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(15)
+            _summarize(app, errors)
+
+
+def _summarize(app: str, errors: Any) -> None:
+    errors.seek(0)
+    failures = [line for line in errors.read().splitlines() if line and not line.startswith((" ", "Traceback"))]
+    if failures:
+        kinds = set(failures) - {"ERROR:    Exception in ASGI application"} or set(failures)
+        log(f"{app}: the servers logged {len(failures)} errors, most often: {max(kinds, key=failures.count)}")
 
 
 class Watch(asyncio.Protocol):
@@ -75,6 +96,7 @@ class Watch(asyncio.Protocol):
             f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\nSec-WebSocket-Version: 13\r\n\r\n"
         ).encode()
         self.on_text, self.buffer, self.upgraded = on_text, bytearray(), False
+        self.at = 0.0  # when the bytes being read reached this host (epoch s)
         self.chunks = chunks  # shared by the process's sockets: a chunk of whole text frames -> their payloads
         self.opened: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self.transport: asyncio.Transport | None = None
@@ -90,7 +112,7 @@ class Watch(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if not self.buffer and (frames := self.chunks.get(data)) is not None:
             for payload in frames:  # the same write reached the process's other sockets: parsed there already
-                self.on_text(payload)
+                self.on_text(payload, self.at)
             return
         whole = not self.buffer and self.opened.done()
         texts: list[bytes] = []
@@ -120,7 +142,7 @@ class Watch(asyncio.Protocol):
                 self.opened.set_result(True)  # the snapshot: from here on every event counts
             elif opcode == 1:
                 texts.append(payload)
-                self.on_text(payload)
+                self.on_text(payload, self.at)
             elif opcode == 9 and self.transport is not None:  # ping: a masked pong (zero mask) with its payload
                 whole = False
                 self.transport.write(bytes((0x8A, 0x80 | len(payload))) + bytes(4) + payload)
@@ -131,6 +153,45 @@ class Watch(asyncio.Protocol):
         del buffer[:at]
 
 
+def _seconds(timeval: bytes) -> float:
+    seconds, microseconds = TIMEVAL.unpack(timeval[: TIMEVAL.size])
+    return seconds + microseconds / 1e6
+
+
+def _listen(sockets: list[Watch], ready: Any, opened: int, stop: Any) -> None:
+    """Read every socket as a browser on another machine would see it: a frame counts as delivered when its bytes
+    reached this host (the kernel's receive timestamp, SO_TIMESTAMP), not when this process got round to it. The
+    sockets are polled every LISTEN_EVERY seconds instead of each waking the process: a co-located client that is
+    woken for every write takes CPU from the servers it measures, which a remote browser does not. For TCP the stamp
+    is that of the last segment read, so frames that waited in the socket behind a later segment count late (the
+    error is on the pessimistic side)."""
+    poller, owners = select.epoll(), {}
+    for watch in sockets:
+        if watch.transport is None or watch.transport.is_closing():
+            continue
+        watch.transport.pause_reading()  # the event loop no longer reads it: this poller does
+        raw = socket.socket(fileno=os.dup(watch.transport.get_extra_info("socket").fileno()))
+        raw.setblocking(False)
+        raw.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMP, 1)
+        owners[raw.fileno()] = (raw, watch)
+        poller.register(raw.fileno(), select.EPOLLIN)
+    ready.put(opened)
+    space = socket.CMSG_SPACE(TIMEVAL.size)
+    while not stop.is_set():
+        time.sleep(LISTEN_EVERY)
+        for fd, _mask in poller.poll(0):
+            raw, watch = owners[fd]
+            with contextlib.suppress(BlockingIOError, ConnectionError):
+                data, ancillary, _flags, _address = raw.recvmsg(1 << 16, space)
+                if not data:
+                    poller.unregister(fd)
+                    continue
+                watch.at = next((_seconds(c) for _l, kind, c in ancillary if kind == SO_TIMESTAMP), time.time())
+                watch.data_received(data)
+    for raw, _watch in owners.values():
+        raw.close()
+
+
 def _watchers(targets: list[tuple[int, str]], ready: Any, stop: Any, results: Any) -> None:
     """One client process: open its share of sockets, report ready, then time every bid event until told to stop."""
     import uvloop
@@ -139,14 +200,14 @@ def _watchers(targets: list[tuple[int, str]], ready: Any, stop: Any, results: An
         latencies: list[float] = []
         sent_at: dict[bytes, float | None] = {}  # frame -> when its bid was placed (epoch s), None if not a bid
 
-        def received(frame: bytes) -> None:
+        def received(frame: bytes, at: float) -> None:
             """Every watcher of this process gets the same frames: each is parsed once, not once per socket."""
             if frame not in sent_at:
                 event = json.loads(frame)
                 when = event.get("placed_at") if event.get("type") == "bid" else None
                 sent_at[frame] = datetime.fromisoformat(when.replace("Z", "+00:00")).timestamp() if when else None
             if (when := sent_at[frame]) is not None:
-                latencies.append((time.time() - when) * 1000)
+                latencies.append((at - when) * 1000)
 
         loop = asyncio.get_running_loop()
         sockets: list[Watch] = []
@@ -161,8 +222,8 @@ def _watchers(targets: list[tuple[int, str]], ready: Any, stop: Any, results: An
             for outcome in await asyncio.gather(*batch, return_exceptions=True):
                 if not isinstance(outcome, BaseException):
                     sockets.append(outcome[1])
-        ready.put(sum(await asyncio.gather(*(watcher.opened for watcher in sockets))))
-        await loop.run_in_executor(None, stop.wait)
+        opened = sum(await asyncio.gather(*(watcher.opened for watcher in sockets)))
+        _listen(sockets, ready, opened, stop)  # blocks the event loop, which has nothing left to do
         results.put(latencies)
         for watcher in sockets:
             if watcher.transport is not None:

@@ -20,6 +20,7 @@ class GroupConsumer(AsyncWebsocketConsumer):
         self.group = f"auction-{self.scope['url_route']['kwargs']['pk']}"
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        await self.send(text_data=json.dumps({"type": "snapshot"}))  # as ours does: the client counts from here
 
     async def disconnect(self, code: int) -> None:
         await self.channel_layer.group_discard(self.group, self.channel_name)
