@@ -181,13 +181,17 @@ def _listen(sockets: list[Watch], ready: Any, opened: int, stop: Any) -> None:
         time.sleep(LISTEN_EVERY)
         for fd, _mask in poller.poll(0):
             raw, watch = owners[fd]
-            with contextlib.suppress(BlockingIOError, ConnectionError):
+            try:
                 data, ancillary, _flags, _address = raw.recvmsg(1 << 16, space)
-                if not data:
-                    poller.unregister(fd)
-                    continue
-                watch.at = next((_seconds(c) for _l, kind, c in ancillary if kind == SO_TIMESTAMP), time.time())
-                watch.data_received(data)
+            except BlockingIOError:
+                continue
+            except ConnectionError:
+                data = b""
+            if not data:  # closed by the server: nothing more to read
+                poller.unregister(fd)
+                continue
+            watch.at = next((_seconds(c) for _l, kind, c in ancillary if kind == SO_TIMESTAMP), time.time())
+            watch.data_received(data)
     for raw, _watch in owners.values():
         raw.close()
 
