@@ -420,7 +420,7 @@ def main() -> None:
         return
     rows = []
     for bidders in (8, 32):
-        log(f"{bidders} bidders: pgbench, service, HTTP ({args.reps} x {args.seconds} s each)")
+        log(f"{bidders} bidders: pgbench, Python, service, HTTP ({args.reps} x {args.seconds} s each)")
         sql = statistics.median(sql_limit(url, bidders, args.seconds) for _ in range(args.reps))
         python = statistics.median(python_limit(url, bidders, args.seconds) for _ in range(args.reps))
         runs = [service_rate(bidders, args.seconds) for _ in range(args.reps)]
