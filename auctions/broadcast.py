@@ -14,22 +14,22 @@ log = logging.getLogger(__name__)
 _client: redis.Redis | None = None
 
 
-def _namespace() -> str:
+def namespace() -> str:
     """Pub/sub channels are server-wide (not per Redis database): name them after the site's database, so two
     sites or test runs sharing a Redis server never hear each other's auctions."""
     return str(settings.DATABASES["default"]["NAME"])
 
 
 def channel(auction_id: int) -> str:
-    return f"{_namespace()}:auction:{auction_id}"
+    return f"{namespace()}:auction:{auction_id}"
 
 
 def user_channel(user_id: int) -> str:
     """Personal messages (`outbid`) to every socket of one user."""
-    return f"{_namespace()}:user:{user_id}"
+    return f"{namespace()}:user:{user_id}"
 
 
-def _redis() -> redis.Redis:
+def redis_client() -> redis.Redis:
     global _client
     if _client is None:
         _client = redis.Redis.from_url(settings.REDIS_URL)
@@ -39,20 +39,26 @@ def _redis() -> redis.Redis:
 def publish(name: str, event: dict[str, Any]) -> None:
     """Best effort: a lost event is recovered by clients from the `seq` gap (the event is in the database)."""
     try:
-        _redis().publish(name, json.dumps(event, separators=(",", ":")))
+        redis_client().publish(name, json.dumps(event, separators=(",", ":")))
     except redis.RedisError:
         log.warning("%s: %s %s not broadcast; clients will resync", name, event.get("type"), event.get("seq"))
 
 
-def publish_many(messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
-    """`publish` for several messages in one round trip, in order."""
+Messages = Sequence[tuple[str, dict[str, Any]]]
+
+
+def publish_many(messages: Messages, queued: Messages = ()) -> None:
+    """`publish` for several messages in one round trip, in order; `queued` `(list, item)` pairs are appended to
+    Redis lists in the same trip (work for a worker, such as outbid notices)."""
     try:
-        pipeline = _redis().pipeline(transaction=False)
+        pipeline = redis_client().pipeline(transaction=False)
         for name, message in messages:
             pipeline.publish(name, json.dumps(message, separators=(",", ":")))
+        for name, item in queued:
+            pipeline.rpush(name, json.dumps(item, separators=(",", ":")))
         pipeline.execute()
     except redis.RedisError:
-        log.warning("%s messages not broadcast; clients will resync", len(messages))
+        log.warning("%s messages and %s queued items not sent; clients will resync", len(messages), len(queued))
 
 
 def on_commit(auction_id: int, event: dict[str, Any]) -> None:
@@ -63,8 +69,8 @@ def on_commit_to_user(user_id: int, message: dict[str, Any]) -> None:
     transaction.on_commit(lambda: publish(user_channel(user_id), message))
 
 
-def on_commit_many(messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
-    """Publish `(channel, message)` pairs in one round trip once the transaction commits (a bid's events and the
-    outbid notice)."""
-    if messages:
-        transaction.on_commit(lambda: publish_many(messages))
+def on_commit_many(messages: Messages, queued: Messages = ()) -> None:
+    """Publish `(channel, message)` pairs and queue `(list, item)` pairs in one round trip once the transaction
+    commits (a bid's events, the outbid notice, and the outbid buyer's notification for a worker)."""
+    if messages or queued:
+        transaction.on_commit(lambda: publish_many(messages, queued))

@@ -20,9 +20,9 @@ def auctions_sweep() -> tuple[int, int]:
     return services.auctions_sweep()
 
 
-@shared_task(ignore_result=True, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
-def notify_outbid(user_id: int, auction_id: int, current_price: str) -> None:
-    notifications.notify_outbid(user_id=user_id, auction_id=auction_id, current_price=current_price)
+@shared_task(ignore_result=True)
+def outbid_queue_drain() -> int:
+    return notifications.outbid_queue_drain()
 
 
 @shared_task(ignore_result=True)

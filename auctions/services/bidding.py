@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
@@ -18,7 +19,7 @@ from django.utils.translation import gettext as _
 from accounts.eligibility import buyer_eligibility_check
 from accounts.models import User
 from accounts.selectors import Standing
-from auctions import broadcast, rules, selectors
+from auctions import broadcast, notifications, rules, selectors
 from auctions.models import Auction, AuctionEvent, Bid, Participant
 from auctions.selectors import BidContext, Prepared, columns, iso
 from auctions.services.base import (
@@ -30,9 +31,7 @@ from auctions.services.base import (
     _open_if_due,
     _require_open,
     _schedule,
-    _send_now,
     _step,
-    _tasks,
 )
 from marketplace import money, ratelimit
 
@@ -160,7 +159,7 @@ def bid_place(*, user: User, auction_id: int, amount: object, request_key: str =
             transaction.set_rollback(True)  # a replay changes nothing
             return outcome
         bids: list[Bid] = []
-        notices: list[tuple[str, dict[str, Any]]] = []
+        notices = _Notices()
         if locked.is_sealed:
             _sealed_bid(locked, seats[user.pk], value, now)
         else:
@@ -200,7 +199,7 @@ def proxy_bid_set(*, user: User, auction_id: int, max_amount: object) -> BidOutc
             raise _rejection(rejected, locked) from None
         participant.proxy_max, participant.proxy_set_at = value, now
         participant.save(update_fields=["proxy_max", "proxy_set_at"])
-        notices: list[tuple[str, dict[str, Any]]] = []
+        notices = _Notices()
         bids = _record(locked, english, placed, seats, now=now, events=events, notices=notices)
         if bids:
             events += _extend_if_late(locked, now)
@@ -263,10 +262,10 @@ def _save(
     auction: Auction,
     events: list[AuctionEvent],
     bids: list[Bid] | None = None,
-    notices: list[tuple[str, dict[str, Any]]] | None = None,
+    notices: _Notices | None = None,
 ) -> None:
     """Write the ledger entries, the events and the auction in one statement (under its lock); broadcast the events
-    and `notices` (personal messages) in one round trip on commit."""
+    and `notices` (personal messages), and queue the notices' work, in one round trip on commit."""
     bids = bids or []
     params: list[Any] = []
     for bid in bids:
@@ -283,7 +282,17 @@ def _save(
                 bid.pk = ids[bid.seq]
                 bid._state.adding = False
     channel = broadcast.channel(auction.pk)
-    broadcast.on_commit_many([(channel, event.payload) for event in events] + (notices or []))
+    notices = notices or _Notices()
+    broadcast.on_commit_many([(channel, event.payload) for event in events] + notices.published, notices.queued)
+
+
+@dataclass
+class _Notices:
+    """Personal messages of a bid, sent with its events on commit: `(channel, message)` pairs published to users'
+    sockets, and `(list, item)` pairs queued for a worker (the outbid buyer's notification)."""
+
+    published: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    queued: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 def _rejection(rejected: rules.RejectedError, auction: Auction) -> AuctionError:
@@ -326,11 +335,11 @@ def _record(
     *,
     now: datetime,
     events: list[AuctionEvent],
-    notices: list[tuple[str, dict[str, Any]]],
+    notices: _Notices,
     key: str = "",
 ) -> list[Bid]:
     """The placed bids for the ledger with their events (appended to `events`); moves the auction's price and leader
-    and tells the outbid buyer (appended to `notices`, and their notification task on commit)."""
+    and tells the outbid buyer (on their sockets, and on their list by a worker: both in `notices`)."""
     placed = list(placed)
     if not placed:
         return []
@@ -365,11 +374,11 @@ def _record(
     auction.current_price, auction.leader_id, auction.leader_since = english.price, english.leader, now
     auction.min_next_bid = english.min_next_bid
     if outbid is not None and outbid != auction.leader_id:
-        price = money.text(auction.current_price)
-        notices.append(
+        price = cast(str, money.text(auction.current_price))  # the bid just set it
+        notices.published.append(
             (broadcast.user_channel(outbid), {"type": "outbid", "auction": auction.pk, "current_price": price})
         )
-        transaction.on_commit(lambda: _send_now(_tasks().notify_outbid, outbid, auction.pk, price))
+        notices.queued.append(notifications.outbid_notice(user_id=outbid, auction_id=auction.pk, current_price=price))
     return bids
 
 

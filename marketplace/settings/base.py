@@ -129,6 +129,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": timedelta(seconds=env.float("AUCTION_SWEEP_SECONDS", default=1.0)),
         "options": {"expires": 10},
     },
+    "auctions-outbid": {  # outbid notices that bids queued, onto the buyers' lists (and e-mailed)
+        "task": "auctions.tasks.outbid_queue_drain",
+        "schedule": timedelta(seconds=2),
+        "options": {"expires": 10},
+    },
     "auctions-results": {  # won/lost notices whose task was lost at the close (broker down)
         "task": "auctions.tasks.results_unsent",
         "schedule": timedelta(minutes=1),

@@ -1,14 +1,18 @@
 """Watchlist and notifications: outbid (list always, e-mail at most every 15 minutes), won and lost, ending soon
 for watchers who asked; the pages that show them."""
 
+import json
+import time
 from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.db import OperationalError
 from django.utils import timezone
 
-from auctions import notifications, services
+from auctions import broadcast, notifications, services
 from auctions.models import Auction, Notification, Watch
+from tests import processes
 
 pytestmark = pytest.mark.django_db
 
@@ -25,10 +29,58 @@ def test_outbid_is_listed_every_time_and_emailed_at_most_every_15_minutes(market
         services.bid_place(user=bob, auction_id=auction.pk, amount="10100.00")
         services.bid_place(user=alice, auction_id=auction.pk, amount="10200.00")
         services.bid_place(user=bob, auction_id=auction.pk, amount="10300.00")
+    assert kinds(alice) == kinds(bob) == []  # queued for a worker, off the bid path
+    with django_capture_on_commit_callbacks(execute=True):  # the worker's e-mails
+        assert notifications.outbid_queue_drain() == 3
     assert kinds(alice) == ["outbid", "outbid"] and kinds(bob) == ["outbid"]
     to_alice = [m for m in mail.outbox if m.to == [alice.email]]
     assert len(to_alice) == 1 and "10100.00 CNY" in to_alice[0].subject
     assert f"/auctions/{auction.pk}/" in to_alice[0].body
+
+
+def test_queued_outbid_notices_of_a_gone_auction_are_dropped_and_a_failure_requeues_the_rest(market, monkeypatch):
+    auction = market.auction()
+    alice = market.buyer("alice", deposit_on=auction)
+    client = broadcast.redis_client()
+    gone = notifications.outbid_notice(user_id=alice.pk, auction_id=auction.pk + 1000, current_price="1.00")
+    for notice in [gone] + [
+        notifications.outbid_notice(user_id=alice.pk, auction_id=auction.pk, current_price=f"{price}.00")
+        for price in (10100, 10200, 10300)
+    ]:
+        client.rpush(notice[0], json.dumps(notice[1]))
+    real, failed = notifications.notify_outbid, []
+
+    def fail_once_at_10200(**item):
+        if item["current_price"] == "10200.00" and not failed:
+            failed.append(item)
+            raise OperationalError("the database went away")
+        return real(**item)
+
+    monkeypatch.setattr(notifications, "notify_outbid", fail_once_at_10200)
+    with pytest.raises(OperationalError):
+        notifications.outbid_queue_drain()
+    queued = [json.loads(raw)["current_price"] for raw in client.lrange(notifications.outbid_queue(), 0, -1)]
+    assert queued == ["10200.00", "10300.00"]  # the failed one first, in order; the gone auction's was dropped
+    assert notifications.outbid_queue_drain() == 2
+    prices = [n.message.rsplit(" ", 2)[-2] for n in Notification.objects.filter(user=alice).order_by("pk")]
+    assert prices == ["10100.00", "10200.00", "10300.00"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_the_beat_lists_an_outbid_within_seconds_through_a_worker(live_server_url, market, tmp_path):
+    auction = market.auction()
+    alice, bob = market.buyer("alice", deposit_on=auction), market.buyer("bob", deposit_on=auction)
+    services.bid_place(user=alice, auction_id=auction.pk, amount="10000.00")
+    services.bid_place(user=bob, auction_id=auction.pk, amount="10100.00")  # committed: queued for the worker
+    with processes.celery_beat(str(tmp_path)):
+        deadline = time.monotonic() + 20
+        while not Notification.objects.filter(user=alice, kind="outbid").exists():
+            assert time.monotonic() < deadline, "no outbid notice listed 20 s after the bid"
+            time.sleep(0.2)
+    assert "10100.00 CNY" in Notification.objects.get(user=alice).message
+    assert not Notification.objects.filter(user=bob).exists()
+    assert broadcast.redis_client().llen(notifications.outbid_queue()) == 0
 
 
 def test_the_close_tells_the_winner_and_every_other_bidder_once(market, django_capture_on_commit_callbacks):
