@@ -13,7 +13,6 @@ from typing import Any, cast
 import redis
 from django.conf import settings
 from django.core.cache import cache
-from django.core.cache.backends.redis import RedisSerializer
 from redis.exceptions import RedisError
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
@@ -56,34 +55,38 @@ def allow(key: str, *, limit: int, window: timedelta) -> bool:
         return True
 
 
-class _ThrottleCache:
-    """The cache's `get` and `set` as DRF's throttles use them (same keys, same serialization), on the per-process
-    client: every API request reads and writes its throttle history, and `cache` builds a Redis client per call."""
+class _Counted:
+    """DRF's throttle scopes and rates (`AnonRateThrottle`, `UserRateThrottle`) on a fixed-window counter: one INCR
+    per request, where DRF's own throttles read, unpickle, trim, pickle and write back the list of every request's
+    time in the window (1,200 of them for an active API user). Fails open while Redis is down."""
 
-    serializer = RedisSerializer()
-
-    def get(self, key: str, default: Any = None) -> Any:
-        value = cast(bytes | None, _client().get(cache.make_and_validate_key(key)))
-        return default if value is None else self.serializer.loads(value)
-
-    def set(self, key: str, value: Any, timeout: int) -> None:
-        _client().set(cache.make_and_validate_key(key), self.serializer.dumps(value), ex=int(timeout))
-
-
-class _FailOpen:
-    cache: Any = _ThrottleCache()
+    rate: str | None
+    num_requests: int
+    duration: int
+    key: str | None
 
     def allow_request(self, request: Any, view: Any) -> bool:
+        if self.rate is None or (key := self.get_cache_key(request, view)) is None:  # type: ignore[attr-defined]
+            return True
+        self.key = key
         try:
-            return super().allow_request(request, view)  # type: ignore[misc]
+            return hit(key, window=timedelta(seconds=self.duration)) <= self.num_requests
         except (RedisError, OSError):
             log.warning("API throttle not counted: Redis unreachable")
             return True
 
+    def wait(self) -> float | None:
+        """Seconds until the window ends (the Retry-After header)."""
+        try:
+            left = int(_client().ttl(cache.make_and_validate_key(cast(str, self.key))))
+        except (RedisError, OSError):
+            return None
+        return float(left) if left > 0 else None
 
-class AnonThrottle(_FailOpen, AnonRateThrottle):
-    """DRF's anonymous-rate throttle, failing open while Redis is down."""
+
+class AnonThrottle(_Counted, AnonRateThrottle):
+    """DRF's anonymous-rate throttle (per client address) on a counter."""
 
 
-class UserThrottle(_FailOpen, UserRateThrottle):
-    """DRF's per-user throttle, failing open while Redis is down."""
+class UserThrottle(_Counted, UserRateThrottle):
+    """DRF's per-user throttle on a counter."""

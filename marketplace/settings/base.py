@@ -187,7 +187,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "marketplace.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["marketplace.ratelimit.AnonThrottle", "marketplace.ratelimit.UserThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"anon": "120/min", "user": "1200/min"},
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env("API_ANON_RATE", default="120/min"),
+        "user": env("API_USER_RATE", default="1200/min"),
+    },
     # How many proxies in front of us append to X-Forwarded-For; 0 = key throttles on the socket address.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
