@@ -73,8 +73,17 @@ def _leader_alias(auction: Auction) -> str | None:
     return alias_of(auction=auction, user_id=auction.leader_id)
 
 
-def snapshot(*, auction: Auction, user: User | None = None) -> dict[str, Any]:
-    """The auction as every client sees it (`reserve_met`, never the reserve), plus the viewer's own position."""
+@dataclass(frozen=True)
+class Position:
+    """The viewer's seat in an auction (None before their first bid) and their latest deposit status there."""
+
+    seat: Participant | None
+    deposit_status: str | None
+
+
+def snapshot(*, auction: Auction, user: User | None = None, position: Position | None = None) -> dict[str, Any]:
+    """The auction as every client sees it (`reserve_met`, never the reserve), plus the viewer's own position (read
+    unless given: a bid knows it already)."""
     hidden = auction.is_sealed and auction.status in Auction.OPEN
     viewer = user if user is not None and user.is_authenticated else None
     data: dict[str, Any] = {
@@ -110,8 +119,11 @@ def snapshot(*, auction: Auction, user: User | None = None) -> dict[str, Any]:
         "your_sealed_bid": None,
     }
     if viewer is not None:
-        participant = Participant.objects.filter(auction=auction, user=viewer).first()
-        data["deposit_status"] = payment_selectors.deposit_status(user=viewer, auction_id=auction.pk)
+        if position is None:
+            seat = Participant.objects.filter(auction=auction, user=viewer).first()
+            position = Position(seat, payment_selectors.deposit_status(user=viewer, auction_id=auction.pk))
+        participant = position.seat
+        data["deposit_status"] = position.deposit_status
         data["leading"] = not hidden and auction.leader_id == viewer.pk
         if participant is not None:
             data["your_alias"] = participant.alias
@@ -318,8 +330,8 @@ _prepared: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary(
 @dataclass(frozen=True)
 class BidContext:
     """What a bid needs to know before taking any lock, read in one round trip: the auction (an unlocked read; its
-    portfolio holds only the seller and the audience), the buyer's standing towards its seller, their latest deposit
-    status here, and the bid an earlier request with the same key placed, if any."""
+    portfolio holds only the seller, the audience and the title), the buyer's standing towards its seller, their
+    latest deposit status here, and the bid an earlier request with the same key placed, if any."""
 
     auction: Auction
     standing: account_selectors.Standing
@@ -327,10 +339,13 @@ class BidContext:
     replayed_bid_id: int | None
 
 
+CONTEXT_PORTFOLIO = ("id", "seller_id", "audience", "title")  # the checks need the first three; the snapshot the title
+
+
 @functools.cache
 def _bid_context() -> Prepared:
     auction = columns(Auction, "a")
-    portfolio = columns(Portfolio, "p", ("id", "seller_id", "audience"))
+    portfolio = columns(Portfolio, "p", CONTEXT_PORTFOLIO)
     sql = f"""
 SELECT {auction.sql}, {portfolio.sql}, {account_selectors.standing_columns(seller='p."seller_id"')},
     (SELECT d.status FROM {Deposit._meta.db_table} d WHERE d.auction_id = a.id AND d.user_id = %(user)s
@@ -352,7 +367,7 @@ def bid_context(*, user: User, auction_id: int, request_key: str = "") -> BidCon
     if row is None:
         return None
     auction_columns = columns(Auction, "a")
-    portfolio_columns = columns(Portfolio, "p", ("id", "seller_id", "audience"))
+    portfolio_columns = columns(Portfolio, "p", CONTEXT_PORTFOLIO)
     width, portfolio_width = len(auction_columns.names), len(portfolio_columns.names)
     auction = auction_columns.load(row[:width])
     auction.portfolio = portfolio_columns.load(row[width : width + portfolio_width])

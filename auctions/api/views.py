@@ -46,14 +46,15 @@ def _idempotency_key(request: Request) -> str:
     return key
 
 
-def bid_json(bid: Bid) -> dict[str, Any]:
+def bid_json(bid: Bid, *, voided: bool | None = None) -> dict[str, Any]:
+    """A ledger entry; `voided` is read from the bid's `void` (selected with it) unless known."""
     return {
         "seq": bid.seq,
         "amount": text(bid.amount),
         "bidder": bid.participant.alias,
         "kind": bid.kind,
         "placed_at": selectors.iso(bid.placed_at),
-        "voided": hasattr(bid, "void"),
+        "voided": hasattr(bid, "void") if voided is None else voided,
     }
 
 
@@ -125,14 +126,19 @@ class BidListView(APIView):
 
 
 def _outcome_json(outcome: services.BidOutcome, request: Request) -> dict[str, Any]:
-    bids = Bid.objects.filter(pk__in=[b.pk for b in outcome.bids]).select_related("participant").order_by("seq")
-    entries = [bid_json(bid) for bid in bids]
-    auction = selectors.auction_get(auction_id=outcome.auction.pk)
+    """The bid's ledger entries and the auction as the bid left it; a replay reads both again."""
+    if outcome.position is not None:  # made by this request: its bids are new (not voided), its row is current
+        entries = [bid_json(bid, voided=False) for bid in outcome.bids]
+        auction = outcome.auction
+    else:
+        bids = Bid.objects.filter(pk__in=[b.pk for b in outcome.bids]).select_related("participant").order_by("seq")
+        entries = [bid_json(bid) for bid in bids]
+        auction = selectors.auction_get(auction_id=outcome.auction.pk)
     return {
         "bid": entries[0] if entries else None,
         "bids": entries,
         "replayed": outcome.replayed,
-        "auction": selectors.snapshot(auction=auction, user=_viewer(request)),
+        "auction": selectors.snapshot(auction=auction, user=_viewer(request), position=outcome.position),
     }
 
 

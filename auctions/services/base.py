@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from auctions import broadcast, rules
 from auctions.models import Auction, AuctionEvent, Bid
-from auctions.selectors import Prepared, columns, iso
+from auctions.selectors import Position, Prepared, columns, iso
 from marketplace import money
 from marketplace.errors import DomainError
 
@@ -42,6 +42,9 @@ class BidOutcome:
     auction: Auction
     bids: list[Bid] = field(default_factory=list)
     replayed: bool = False
+    # The bidder's seat and deposit status as the bid saw them, and `auction` is its locked row as the bid left it
+    # (with its leader's number): a response is made without reading again. None: read again (a replay).
+    position: Position | None = None
 
 
 # --- setup -----------------------------------------------------------------------------------------------------

@@ -171,7 +171,18 @@ def bid_place(*, user: User, auction_id: int, amount: object, request_key: str =
             bids = _record(locked, english, placed, seats, now=now, events=events, notices=notices, key=request_key)
             events += _extend_if_late(locked, now)
         _save(locked, events, bids, notices)
-    return BidOutcome(auction=locked, bids=bids)
+    return _outcome(locked, bids, seats, user, context)
+
+
+def _outcome(
+    auction: Auction, bids: list[Bid], seats: dict[int, Participant], user: User, context: BidContext
+) -> BidOutcome:
+    """What a bid did, with what a response needs from it (see BidOutcome.position)."""
+    auction.portfolio = context.auction.portfolio  # with the title
+    if (leader := seats.get(cast(int, auction.leader_id))) is not None:
+        auction.leader_number = leader.number  # type: ignore[attr-defined]  # as selectors.auction_get annotates
+    position = selectors.Position(seats.get(user.pk), context.deposit_status)
+    return BidOutcome(auction=auction, bids=bids, position=position)
 
 
 def proxy_bid_set(*, user: User, auction_id: int, max_amount: object) -> BidOutcome:
@@ -204,7 +215,7 @@ def proxy_bid_set(*, user: User, auction_id: int, max_amount: object) -> BidOutc
         if bids:
             events += _extend_if_late(locked, now)
         _save(locked, events, bids, notices)
-    return BidOutcome(auction=locked, bids=bids)
+    return _outcome(locked, bids, seats, user, context)
 
 
 def _lock_open(auction: Auction) -> tuple[Auction, datetime, list[AuctionEvent]]:

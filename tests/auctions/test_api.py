@@ -62,6 +62,24 @@ def test_a_bid_returns_201_with_the_bid_and_the_new_snapshot(lot, alice):
     assert "alice" not in json.dumps(ledger)
 
 
+def test_a_bid_answered_by_a_proxy_responds_as_a_fresh_read_would(market, lot, alice):
+    """The response is made from the bid's own locked row and seats, without reading again: it must equal what the
+    API reads afterwards (both ledger entries, the leader, the viewer's position), and a replay reads it all again."""
+    bob = market.buyer("bob", deposit_on=lot)
+    client_for(alice).put(f"/api/v1/auctions/{lot.pk}/proxy-bid/", data={"max_amount": "20000.00"}, format="json")
+    response = bid(client_for(bob), lot.pk, {"amount": "12000.00"}, **{"Idempotency-Key": "k-1"})
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    ledger = client_for().get(f"/api/v1/auctions/{lot.pk}/bids/").json()["results"]
+    assert body["bids"] == ledger[-2:] and [b["kind"] for b in body["bids"]] == ["manual", "proxy"]
+    fresh = client_for(bob).get(f"/api/v1/auctions/{lot.pk}/").json()
+    assert {**body["auction"], "server_time": None} == {**fresh, "server_time": None}
+    assert fresh["leader"] == "Bidder 1" and fresh["your_alias"] == "Bidder 2" and fresh["deposit_status"] == "held"
+    replay = bid(client_for(bob), lot.pk, {"amount": "12000.00"}, **{"Idempotency-Key": "k-1"}).json()
+    assert replay["replayed"] is True and replay["bid"] == body["bid"]
+    assert {**replay["auction"], "server_time": None} == {**fresh, "server_time": None}
+
+
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
