@@ -17,9 +17,10 @@ from django.utils.translation import gettext as _
 
 from auctions import broadcast, rules
 from auctions.models import Auction, AuctionEvent, Bid
-from auctions.selectors import Position, Prepared, columns, iso
+from auctions.selectors import Position, iso
 from marketplace import money
 from marketplace.errors import DomainError
+from marketplace.sql import Prepared, columns
 
 log = logging.getLogger(__name__)
 

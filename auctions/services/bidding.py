@@ -21,7 +21,7 @@ from accounts.models import User
 from accounts.selectors import Standing
 from auctions import broadcast, notifications, rules, selectors
 from auctions.models import Auction, AuctionEvent, Bid, Participant
-from auctions.selectors import BidContext, Prepared, columns, iso
+from auctions.selectors import BidContext, iso
 from auctions.services.base import (
     CHANGING,
     AuctionError,
@@ -34,6 +34,7 @@ from auctions.services.base import (
     _step,
 )
 from marketplace import money, ratelimit
+from marketplace.sql import Prepared, columns
 
 
 def _check_buyer(*, user: User, context: BidContext, stake: Decimal) -> None:
