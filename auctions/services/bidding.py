@@ -178,8 +178,8 @@ def bid_place(*, user: User, auction_id: int, amount: object, request_key: str =
 def _outcome(
     auction: Auction, bids: list[Bid], seats: dict[int, Participant], user: User, context: BidContext
 ) -> BidOutcome:
-    """What a bid did, with what a response needs from it (see BidOutcome.position)."""
-    auction.portfolio = context.auction.portfolio  # with the title
+    """What a bid did, with what a response needs from it (see BidOutcome.position; the locked row already holds
+    the read's portfolio, with its title)."""
     if (leader := seats.get(cast(int, auction.leader_id))) is not None:
         auction.leader_number = leader.number  # type: ignore[attr-defined]  # as selectors.auction_get annotates
     position = selectors.Position(seats.get(user.pk), context.deposit_status)
