@@ -44,7 +44,7 @@ function setup(thread)
 end
 function init(args)
   for token in string.gmatch(os.getenv("BENCH_TOKENS"), "[^,]+") do table.insert(tokens, token) end
-  mine, nextmin, accepted, refused, turn = {}, os.getenv("BENCH_START"), 0, 0, 0
+  mine, nextmin, accepted, other, turn = {}, os.getenv("BENCH_START"), 0, 0, 0
   local count = tonumber(os.getenv("BENCH_THREADS"))
   for i = index + 1, #tokens, count do table.insert(mine, tokens[i]) end
 end
@@ -55,14 +55,14 @@ function request()
     ["Authorization"] = "Token " .. mine[turn]}, '{"amount": "' .. amount .. '"}')
 end
 function response(status, headers, body)
-  if status == 201 then accepted = accepted + 1 elseif status ~= 409 then refused = refused + 1 end
+  if status == 201 then accepted = accepted + 1 elseif status ~= 409 then other = other + 1 end
   local seen = string.match(body, '"min_next_bid":%s*"([%d%.]+)"')
   if seen and tonumber(seen) > tonumber(nextmin) then nextmin = seen end
 end
 function done(summary, latency, requests)
-  local total, other = 0, 0
-  for _, thread in ipairs(threads) do total = total + thread:get("accepted"); other = other + thread:get("refused") end
-  io.write(string.format("accepted %d requests %d other %d\n", total, summary.requests, other))
+  local total, others = 0, 0
+  for _, thread in ipairs(threads) do total = total + thread:get("accepted"); others = others + thread:get("other") end
+  io.write(string.format("accepted %d requests %d other %d\n", total, summary.requests, others))
 end
 """
 
@@ -126,19 +126,9 @@ def python_limit(url: str, clients: int, seconds: int) -> float:
     """Transactions/s of the same transaction run by `clients` Python processes: what any Django service could
     reach here at best, as its CPU shares the machine's two cores with PostgreSQL's."""
     sql_limit(url, 1, 1)  # (re)creates the tables
-    _before_fork()
-    context = multiprocessing.get_context("fork")
-    results = context.Queue()
     deadline = time.monotonic() + seconds
-    processes = [context.Process(target=_python_client, args=(deadline, results)) for _ in range(clients)]
-    for process in processes:
-        process.start()
-    started = time.monotonic()
-    total = sum(results.get(timeout=seconds + 60) for _ in processes)
-    elapsed = time.monotonic() - started
-    for process in processes:
-        process.join()
-    return total / elapsed
+    done, elapsed = forked(_python_client, [(deadline,)] * clients, timeout=seconds + 60)
+    return sum(done) / elapsed
 
 
 def django_setup(url: str) -> None:
@@ -197,6 +187,23 @@ def _before_fork() -> None:
         connection.close_pool()  # type: ignore[attr-defined]
 
 
+def forked(target: Any, argsets: list[tuple[Any, ...]], timeout: float) -> tuple[list[Any], float]:
+    """Run `target(*args, results)` in one forked process per `args`; what each put on `results`, and the seconds
+    from starting them until the last answered."""
+    _before_fork()
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    processes = [context.Process(target=target, args=(*args, results)) for args in argsets]
+    started = time.monotonic()
+    for process in processes:
+        process.start()
+    answers = [results.get(timeout=timeout) for _ in processes]
+    elapsed = time.monotonic() - started
+    for process in processes:
+        process.join()
+    return answers, elapsed
+
+
 def _bidder(auction_id: int, user_id: int, deadline: float, bidders: int, results: Any) -> None:
     """Bid until the deadline: the latest minimum seen plus a random number of increments (0 to bidders - 1), so
     that concurrent bids differ, as real ones do."""
@@ -234,20 +241,9 @@ def service_rate(bidders: int, seconds: int) -> tuple[float, float]:
     separate web workers would be)."""
 
     auction, buyers, _ = world(bidders)
-    _before_fork()
-    context = multiprocessing.get_context("fork")
-    results = context.Queue()
     deadline = time.monotonic() + seconds + 1
-    processes = [
-        context.Process(target=_bidder, args=(auction.pk, buyer.pk, deadline, bidders, results)) for buyer in buyers
-    ]
-    for process in processes:
-        process.start()
-    started = time.monotonic()
-    totals = [results.get(timeout=seconds + 60) for _ in processes]
-    elapsed = time.monotonic() - started
-    for process in processes:
-        process.join()
+    argsets = [(auction.pk, buyer.pk, deadline, bidders) for buyer in buyers]
+    totals, elapsed = forked(_bidder, argsets, timeout=seconds + 60)
     return sum(accepted for accepted, _ in totals) / elapsed, sum(attempts for _, attempts in totals) / elapsed
 
 
@@ -351,18 +347,9 @@ def closing_time(count: int, sweepers: int) -> tuple[float, int, int]:
         )
         for portfolio in portfolios
     )
-    _before_fork()
     time.sleep(max(0.0, (end - timezone.now()).total_seconds()))
-    started = time.monotonic()
-    context = multiprocessing.get_context("fork")
-    results = context.Queue()
-    processes = [context.Process(target=_sweeper, args=(results,)) for _ in range(sweepers)]
-    for process in processes:
-        process.start()
-    closed = sum(results.get(timeout=600) for _ in processes)
-    elapsed = time.monotonic() - started
-    for process in processes:
-        process.join()
+    counts, elapsed = forked(_sweeper, [()] * sweepers, timeout=600)
+    closed = sum(counts)
     events = AuctionEvent.objects.filter(kind="closed", auction__portfolio__title__startswith="Bulk lot").count()
     return elapsed, closed, events
 
