@@ -18,7 +18,7 @@ from portfolios.models import (
     PiiRelease,
     Portfolio,
     PortfolioDocument,
-    VaultRecord,
+    VaultBlock,
 )
 from portfolios.services.listing import PortfolioError
 
@@ -102,14 +102,15 @@ def pii_released_for(*, portfolio: Portfolio, buyer: User) -> DebtorIdentities:
 
 
 def _decrypted(portfolio_id: int) -> DebtorIdentities:
-    records = VaultRecord.objects.filter(loan__portfolio_id=portfolio_id).order_by("loan_id")
-    for loan_id, debtor, ciphertext in records.values_list("loan__loan_id", "loan__debtor", "ciphertext").iterator(
-        chunk_size=2000
-    ):
-        values = vault.unseal(bytes(ciphertext), context=vault.record_context(portfolio_id, loan_id)).decode()
-        yield DebtorIdentity(
-            loan_id=loan_id, debtor=debtor, **dict(zip(tape.PII, values.split(tape.SEPARATOR), strict=True))
-        )
+    """The portfolio's debtor identities in tape order, one vault block in memory at a time."""
+    blocks = VaultBlock.objects.filter(portfolio_id=portfolio_id).order_by("number")
+    for number, ciphertext in blocks.values_list("number", "ciphertext").iterator(chunk_size=1):
+        for loan_id, debtor, *values in vault.open_block(bytes(ciphertext), portfolio_id=portfolio_id, number=number):
+            yield DebtorIdentity(
+                loan_id=loan_id or "",
+                debtor=debtor or "",
+                **{name: value or "" for name, value in zip(tape.PII, values, strict=True)},
+            )
 
 
 # What a data-room reader sees of a loan: everything but the debtor's identity (in the vault) and the title hash.

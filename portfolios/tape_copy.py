@@ -1,11 +1,11 @@
-"""Checked loan-tape rows as PostgreSQL COPY text: the loans' columns, the debtors' hashes and their sealed identities.
+"""Checked loan-tape rows as PostgreSQL COPY text: the loans' columns and the debtors' hashes; their identities for
+the vault.
 
 Pure code (no database). COPY's text format: tab-separated, \\N for NULL, backslash escapes in free text (the other
 columns hold checked forms only), bytea as `\\x` and hex digits.
 """
 
 import contextlib
-import os
 import queue
 import threading
 from collections.abc import Generator
@@ -25,20 +25,22 @@ Values = dict[str, list[str | None]]
 @dataclass
 class Batch:
     """Rows of a tape, checked: their spreadsheet row numbers, problems by index, loan ids and hashes, and (when
-    sealed) their COPY lines."""
+    sealed) their COPY text and vault block."""
 
+    number: int  # 0 for a tape's first batch
     row_numbers: list[int]
     issues: dict[int, list[tape.Issue]]
     progress: float  # how far into the file the batch ends (0 to 1)
     loan_ids: list[str | None] = field(default_factory=list)
     titles: list[str] = field(default_factory=list)  # COPY text of each debt's title hash
-    loan_lines: list[str] = field(default_factory=list)  # COPY lines of the loans, without their id
-    sealed: list[str] = field(default_factory=list)  # COPY text of each loan's sealed identity
+    loans: list[bytes] = field(default_factory=list)  # COPY text of the loans, a chunk at a time
+    identities: list[tuple[str | None, ...]] = field(default_factory=list)  # for the vault (identity_rows)
+    block: bytes = b""  # the identities, sealed (vault.seal_block)
 
 
-def loan_lines(values: Values, debtors: list[str], titles: list[str]) -> list[str]:
-    """Each row's COPY line for `debtor, title_hash, *LOAN_COLUMNS`, without the line end."""
-    columns = [debtors, titles]
+def loan_copy(values: Values, portfolio_id: int, debtors: list[str], titles: list[str]) -> bytes:
+    """The rows' COPY text for `portfolio_id, debtor, title_hash, *LOAN_COLUMNS`, one line per row."""
+    columns = [[str(portfolio_id)] * len(debtors), debtors, titles]
     for name in LOAN_COLUMNS:
         column = values[name]
         if name in FREE_TEXT and _needs_escapes("".join(filter(None, column))):
@@ -46,30 +48,18 @@ def loan_lines(values: Values, debtors: list[str], titles: list[str]) -> list[st
         if None in column:
             column = [NULL if value is None else value for value in column]
         columns.append(cast(list[str], column))
-    return list(map("\t".join, zip(*columns, strict=True)))
+    return "".join(map("{}\n".format, map("\t".join, zip(*columns, strict=True)))).encode()
 
 
-def identities(
-    values: Values, hasher: vault.Hasher, *, portfolio_id: int, seal: bool
-) -> tuple[list[str], list[str], list[str]]:
-    """Per row: the debtor's pseudonym, the debt's title hash and the sealed identity, as COPY text (or NULL).
-
-    Encryption is skipped when `seal` is false (a tape that already failed keeps nothing).
-    """
+def identities(values: Values, hasher: vault.Hasher, *, portfolio_id: int) -> tuple[list[str], list[str]]:
+    """Per row: the debtor's pseudonym and the debt's title hash, as COPY text (NULL where the row lacks them)."""
     identity_column = values["national_id"]
     count = len(identity_column)
     pseudonym_prefix = f"debtor\x1f{portfolio_id}\x1f".encode()
-    context_prefix = vault.record_context(portfolio_id, "")
     digest = hasher.digest
-    encrypt = vault.sealer() if seal else None
-    nonces = os.urandom(vault.NONCE_BYTES * count) if seal else b""
-    join = tape.SEPARATOR.join
-    debtors, titles, sealed = [NULL] * count, [NULL] * count, [NULL] * count
-    pii = zip(*(values[name] for name in tape.PII), strict=True)
-    rows = zip(
-        identity_column, values["loan_id"], values["origination_date"], values["origination_amount"], pii, strict=True
-    )
-    for i, (identity, loan_id, originated, amount, fields) in enumerate(rows):
+    debtors, titles = [NULL] * count, [NULL] * count
+    rows = zip(identity_column, values["origination_date"], values["origination_amount"], strict=True)
+    for i, (identity, originated, amount) in enumerate(rows):
         if not identity:
             continue
         encoded = identity.encode()
@@ -77,11 +67,12 @@ def identities(
         if originated and amount:
             title = b"title\x1f%s\x1f%s\x1f%s" % (encoded, originated.encode(), tape.amount_key(amount).encode())
             titles[i] = "\\\\x" + digest(title).hex()
-        if encrypt is not None and loan_id:
-            nonce = nonces[i * vault.NONCE_BYTES : (i + 1) * vault.NONCE_BYTES]
-            plaintext = join([value or "" for value in fields]).encode()
-            sealed[i] = "\\\\x" + nonce.hex() + encrypt(nonce, plaintext, context_prefix + loan_id.encode()).hex()
-    return debtors, titles, sealed
+    return debtors, titles
+
+
+def identity_rows(values: Values, debtors: list[str]) -> list[tuple[str | None, ...]]:
+    """What the vault keeps of each row: its loan id, its debtor's pseudonym and the debtor's identity (tape.PII)."""
+    return list(zip(values["loan_id"], debtors, *(values[name] for name in tape.PII), strict=True))
 
 
 def _needs_escapes(text: str) -> bool:

@@ -3,7 +3,7 @@
 from portfolios.models.data_room import DataRoomAccess, NdaAcceptance, NdaVersion, PortfolioDocument
 from portfolios.models.imports import ImportIssue, LoanTapeImport, PortfolioStats
 from portfolios.models.listing import Portfolio, PortfolioEvent
-from portfolios.models.loans import Loan, PiiRelease, VaultRecord
+from portfolios.models.loans import Loan, PiiRelease, VaultBlock
 
 __all__ = [
     "DataRoomAccess",
@@ -17,5 +17,5 @@ __all__ = [
     "PortfolioDocument",
     "PortfolioEvent",
     "PortfolioStats",
-    "VaultRecord",
+    "VaultBlock",
 ]

@@ -18,7 +18,7 @@ def money(verbose_name: StrOrPromise, **options: Any) -> "models.DecimalField[An
 
 
 class Loan(models.Model):
-    """One row of the loan tape, with no field that names the debtor (those live in VaultRecord)."""
+    """One row of the loan tape, with no field that names the debtor (those live in VaultBlock)."""
 
     class BorrowerType(models.TextChoices):
         INDIVIDUAL = "individual", _("Individual")
@@ -89,26 +89,25 @@ class Loan(models.Model):
         return f"{self.loan_id} ({self.debtor})"
 
 
-class VaultRecord(models.Model):
-    """A loan's debtor identity (borrower id, name, national id, phone, address, court case number), encrypted.
+class VaultBlock(models.Model):
+    """The debtor identities (borrower id, name, national id, phone, address, court case number) of a run of a
+    portfolio's loans, in tape order: up to one import batch of them, encrypted as one record.
 
-    `ciphertext` is AES-256-GCM (nonce + ciphertext + tag) under PII_VAULT_KEY, bound to the portfolio and loan id,
-    so a record copied onto another loan fails to decrypt. Only portfolios.vault reads it.
+    `ciphertext` is AES-256-GCM (nonce + ciphertext + tag) under PII_VAULT_KEY, bound to the portfolio and the block's
+    number, so a block copied to another portfolio or renumbered fails to decrypt. Only portfolios.vault reads it.
     """
 
-    # No database-level foreign key: checking it would lock every loan row of a million-row import once more; the
-    # import writes and deletes vault records together with their loans, in one transaction.
-    loan = models.OneToOneField(
-        Loan, on_delete=models.CASCADE, primary_key=True, related_name="vault_record", db_constraint=False
-    )
+    portfolio = models.ForeignKey(Portfolio, on_delete=models.CASCADE, related_name="vault_blocks", db_index=False)
+    number = models.PositiveIntegerField(_("number"))
     ciphertext = models.BinaryField()
 
     class Meta:
-        verbose_name = _("vault record")
-        verbose_name_plural = _("vault records")
+        verbose_name = _("vault block")
+        verbose_name_plural = _("vault blocks")
+        constraints = [models.UniqueConstraint(fields=["portfolio", "number"], name="vault_block_unique_number")]
 
     def __str__(self) -> str:
-        return f"vault record of loan {self.loan_id}"
+        return f"vault block {self.number} of portfolio {self.portfolio_id}"
 
 
 class PiiRelease(models.Model):

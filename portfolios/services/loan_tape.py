@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Callable, Generator, Iterator
 from contextlib import closing, contextmanager
-from itertools import islice
+from itertools import count, islice
 from typing import IO, Any
 
 import psycopg
@@ -195,28 +195,33 @@ class _Import:
     def batches(
         self, rows: Iterator[list[str]], done: Callable[[int], float], plan: tape.Plan, *, seal: bool
     ) -> Generator[tape_copy.Batch]:
-        """The tape's rows checked a batch at a time, with their hashes (and, if `seal`, COPY lines for the loans).
+        """The tape's rows checked a batch at a time, with their hashes (and, if `seal`, the loans' COPY text and the
+        batch's vault block).
 
         A batch is checked in chunks of CHUNK_ROWS: a chunk's cells fit in the processor's caches, which made the
         column-by-column checks a third cheaper than over the whole batch at once.
         """
         cutoff, currency, hasher = self.portfolio.cutoff_date.isoformat(), self.portfolio.currency, vault.Hasher()
+        portfolio_id = self.portfolio.pk
         numbered = self.numbered(rows)
-        while rows_of_batch := list(islice(numbered, BATCH_ROWS)):
-            batch = tape_copy.Batch([row_no for row_no, _cells in rows_of_batch], {}, done(rows_of_batch[-1][0]))
+        for number in count():
+            if not (rows_of_batch := list(islice(numbered, BATCH_ROWS))):
+                return
+            row_numbers = [row_no for row_no, _cells in rows_of_batch]
+            batch = tape_copy.Batch(number, row_numbers, {}, done(rows_of_batch[-1][0]))
             for start in range(0, len(rows_of_batch), CHUNK_ROWS):
                 chunk = [cells for _row_no, cells in rows_of_batch[start : start + CHUNK_ROWS]]
                 values, issues = tape.batch_check(chunk, plan, cutoff=cutoff, currency=currency)
                 batch.issues.update((start + index, found) for index, found in issues.items())
-                seal = seal and not batch.issues  # a bad batch is not stored: skip the encryption
-                debtors, titles, sealed = tape_copy.identities(
-                    values, hasher, portfolio_id=self.portfolio.pk, seal=seal
-                )
+                debtors, titles = tape_copy.identities(values, hasher, portfolio_id=portfolio_id)
                 batch.loan_ids.extend(values["loan_id"])
                 batch.titles.extend(titles)
+                seal = seal and not batch.issues  # a bad batch is not stored
                 if seal:
-                    batch.loan_lines.extend(tape_copy.loan_lines(values, debtors, titles))
-                    batch.sealed.extend(sealed)
+                    batch.loans.append(tape_copy.loan_copy(values, portfolio_id, debtors, titles))
+                    batch.identities.extend(tape_copy.identity_rows(values, debtors))
+            if seal:
+                batch.block = vault.seal_block(batch.identities, portfolio_id=portfolio_id, number=number)
             yield batch
 
     def unreadable(self, error: Exception) -> None:
@@ -260,14 +265,9 @@ class _Import:
             raise _DefectiveTapeError
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [IMPORT_LOCK, self.portfolio.pk])
         with self.phase("delete"):
-            cursor.execute(
-                "DELETE FROM portfolios_vaultrecord v USING portfolios_loan l "
-                "WHERE v.loan_id = l.id AND l.portfolio_id = %s",
-                [self.portfolio.pk],
-            )
+            cursor.execute("DELETE FROM portfolios_vaultblock WHERE portfolio_id = %s", [self.portfolio.pk])
             cursor.execute("DELETE FROM portfolios_loan WHERE portfolio_id = %s", [self.portfolio.pk])
         with self.phase("load"):
-            sequence = _loan_sequence(cursor)
             batches = tape_copy.ahead(self.batches(rows, done, plan, seal=True))
             with closing(batches):
                 for batch in batches:
@@ -275,7 +275,7 @@ class _Import:
                     if batch.issues:
                         raise _DefectiveTapeError
                     with self.phase("copy"):
-                        self.copy(cursor, batch, sequence)
+                        self.copy(cursor, batch)
                     progress.save(0.9 * batch.progress, self.job.rows_read)
         if not self.job.rows_read:
             raise _DefectiveTapeError
@@ -288,17 +288,16 @@ class _Import:
         self.job.loans_imported = self.job.rows_read
         self.finish(succeeded=True)
 
-    def copy(self, cursor: Any, batch: tape_copy.Batch, sequence: str) -> None:
-        """COPY a batch into the loans and the vault, under ids drawn from the loans' sequence."""
-        cursor.execute(
-            "SELECT string_agg(nextval(%s)::text, ' ') FROM generate_series(1, %s)", [sequence, len(batch.loan_lines)]
-        )
-        ids = cursor.fetchone()[0].split(" ")
+    def copy(self, cursor: Any, batch: tape_copy.Batch) -> None:
+        """COPY a batch into the loans, and store its identities as one vault block of the portfolio."""
         columns = ", ".join(LOAN_COLUMNS)
-        with cursor.copy(f"COPY portfolios_loan (id, portfolio_id, debtor, title_hash, {columns}) FROM STDIN") as copy:
-            copy.write("".join(map(f"{{}}\t{self.portfolio.pk}\t{{}}\n".format, ids, batch.loan_lines)))
-        with cursor.copy("COPY portfolios_vaultrecord (loan_id, ciphertext) FROM STDIN") as copy:
-            copy.write("".join(map("{}\t{}\n".format, ids, batch.sealed)))
+        with cursor.copy(f"COPY portfolios_loan (portfolio_id, debtor, title_hash, {columns}) FROM STDIN") as copy:
+            for text in batch.loans:
+                copy.write(text)
+        cursor.execute(
+            "INSERT INTO portfolios_vaultblock (portfolio_id, number, ciphertext) VALUES (%s, %s, %s)",
+            [self.portfolio.pk, batch.number, batch.block],
+        )
 
     def lock_editable(self) -> Portfolio:
         """The portfolio, locked, if this tape may still replace its loans (else PortfolioError)."""
@@ -454,11 +453,6 @@ class _SideProgress:
             logger.warning("loan-tape import %s: progress not saved", self.job.pk, exc_info=True)
             self.db.close()
             self.db = None
-
-
-def _loan_sequence(cursor: Any) -> str:
-    cursor.execute("SELECT pg_get_serial_sequence('portfolios_loan', 'id')")
-    return str(cursor.fetchone()[0])
 
 
 def _titles_held_elsewhere(cursor: Any, portfolio_id: int) -> bool:

@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Membership, Organization
 from portfolios import selectors, services, vault
-from portfolios.models import Loan, Portfolio, VaultRecord
+from portfolios.models import Loan, Portfolio, VaultBlock
 from tests.portfolios.conftest import csv_upload, loan_row, new_draft
 from tests.processes import ROOT
 
@@ -77,22 +77,25 @@ def test_no_api_response_or_admin_page_carries_a_debtors_identity(listed, member
     assert rows[0]["national_id"] not in bodies[1].decode()
 
 
-def test_the_vault_holds_ciphertext_bound_to_its_loan(listed):
+def test_the_vault_holds_ciphertext_bound_to_its_portfolio_and_place(listed, member):
     portfolio, rows = listed
     with connection.cursor() as cursor:
-        cursor.execute("SELECT ciphertext FROM portfolios_vaultrecord")
+        cursor.execute("SELECT ciphertext FROM portfolios_vaultblock")
         stored = [bytes(ciphertext) for (ciphertext,) in cursor.fetchall()]
         cursor.execute("SELECT row_to_json(l)::text FROM portfolios_loan l")
         loan_rows = " ".join(text for (text,) in cursor.fetchall())
-    assert len(stored) == 10
+    assert len(stored) == 1
     for value in pii_values(rows):
-        assert all(value.encode() not in blob for blob in stored)
+        assert value.encode() not in stored[0]
         assert value not in loan_rows
-    first, second = VaultRecord.objects.select_related("loan").order_by("loan__loan_id")[:2]
-    opened = vault.unseal(bytes(first.ciphertext), context=vault.record_context(portfolio.pk, "L-000000")).decode()
-    assert opened.split("\x1f") == [rows[0][column] for column in PII_COLUMNS]
-    with pytest.raises(InvalidTag):  # a record moved onto another loan does not open
-        vault.unseal(bytes(first.ciphertext), context=vault.record_context(portfolio.pk, second.loan.loan_id))
+    block = VaultBlock.objects.get()
+    opened = vault.open_block(bytes(block.ciphertext), portfolio_id=portfolio.pk, number=0)
+    debtors = dict(Loan.objects.filter(portfolio=portfolio).values_list("loan_id", "debtor"))
+    assert opened == [[row["loan_id"], debtors[row["loan_id"]], *(row[c] for c in PII_COLUMNS)] for row in rows]
+    with pytest.raises(InvalidTag):  # a block renumbered does not open
+        vault.open_block(bytes(block.ciphertext), portfolio_id=portfolio.pk, number=1)
+    with pytest.raises(InvalidTag):  # nor one moved to another portfolio
+        vault.open_block(bytes(block.ciphertext), portfolio_id=new_draft(member, portfolio.seller).pk, number=0)
 
 
 @pytest.mark.parametrize("key", ["k" * 32, "a much longer key " * 10])

@@ -19,8 +19,8 @@ from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from accounts.models import Membership, Organization
-from portfolios import services, tape
-from portfolios.models import ImportIssue, Loan, LoanTapeImport, Portfolio, VaultRecord
+from portfolios import services, tape, vault
+from portfolios.models import ImportIssue, Loan, LoanTapeImport, Portfolio, VaultBlock
 from portfolios.services import loan_tape
 from tests.portfolios.conftest import HEADER, csv_upload, loan_row, new_draft, xlsx_upload
 
@@ -35,6 +35,13 @@ def issues_of(job):
 
 def loans_of(portfolio):
     return list(Loan.objects.filter(portfolio=portfolio).order_by("loan_id").values())
+
+
+def vault_of(portfolio):
+    """The loan ids in the portfolio's vault, block by block, and the stored blocks themselves."""
+    blocks = list(VaultBlock.objects.filter(portfolio=portfolio).order_by("number").values_list("number", "ciphertext"))
+    opened = [vault.open_block(bytes(sealed), portfolio_id=portfolio.pk, number=number) for number, sealed in blocks]
+    return [[row[0] for row in rows] for rows in opened], blocks
 
 
 def private_files():
@@ -60,7 +67,15 @@ def test_good_csv_imports_every_loan_under_a_pseudonym_and_drops_the_file(draft,
     assert first.origination_date == date(2021, 4, 15)
     assert re.fullmatch(r"D-[0-9A-F]{14}", first.debtor)
     assert len({loan.debtor for loan in loans.values()}) == 12
-    assert VaultRecord.objects.filter(loan__portfolio=draft).count() == 12
+    assert vault_of(draft)[0] == [[row["loan_id"] for row in rows]]
+
+
+def test_the_vault_keeps_a_block_per_batch_in_tape_order(draft, import_tape, monkeypatch):
+    monkeypatch.setattr(loan_tape, "BATCH_ROWS", 4)
+    rows = [loan_row(n) for n in (7, 3, 9, 1, 0, 8, 2, 6, 5, 4)]
+    assert import_tape(draft, csv_upload(rows)).status == Status.SUCCEEDED
+    loan_ids = [row["loan_id"] for row in rows]
+    assert vault_of(draft)[0] == [loan_ids[:4], loan_ids[4:8], loan_ids[8:]]
 
 
 def test_xlsx_with_the_sellers_own_headers_imports_through_the_mapping(draft, import_tape):
@@ -176,7 +191,7 @@ def test_every_problem_is_reported_once_with_row_and_column_and_nothing_is_impor
     count = len(DEFECTS)
     assert count >= 30 and len({(column, code) for _change, column, code in DEFECTS}) == count
     assert (job.error_count, job.rows_with_errors, job.rows_read, job.loans_imported) == (count, count, count + 1, 0)
-    assert not Loan.objects.exists() and not VaultRecord.objects.exists()
+    assert not Loan.objects.exists() and not VaultBlock.objects.exists()
     duplicate = job.issues.get(code="duplicate_loan_id")
     assert duplicate.message == "The same loan id is on row 2."
 
@@ -203,13 +218,13 @@ def test_header_problems_stop_the_import(draft, import_tape):
 
 def test_a_bad_tape_leaves_the_previous_one_intact(draft, import_tape):
     assert import_tape(draft, csv_upload([loan_row(n) for n in range(5)])).status == Status.SUCCEEDED
-    before, vault_before = loans_of(draft), list(VaultRecord.objects.values_list("loan_id", "ciphertext"))
+    before, vault_before = loans_of(draft), vault_of(draft)
     figures_before = Portfolio.objects.get(pk=draft.pk).stats.total_claim
     bad = [loan_row(n) for n in range(10, 200)] + [loan_row(200, total_claim="lots")]
     job = import_tape(draft, csv_upload(bad))
     assert job.status == Status.FAILED and issues_of(job) == {(192, "total_claim", "bad_number")}
     assert loans_of(draft) == before
-    assert list(VaultRecord.objects.values_list("loan_id", "ciphertext")) == vault_before
+    assert vault_of(draft) == vault_before
     assert Portfolio.objects.get(pk=draft.pk).stats.total_claim == figures_before
 
 
@@ -217,7 +232,7 @@ def test_a_problem_found_after_batches_were_stored_rolls_them_back_and_is_report
     draft, import_tape, monkeypatch
 ):
     assert import_tape(draft, csv_upload([loan_row(n) for n in range(5)])).status == Status.SUCCEEDED
-    before, vault_before = loans_of(draft), list(VaultRecord.objects.values_list("loan_id", "ciphertext"))
+    before, vault_before = loans_of(draft), vault_of(draft)
     monkeypatch.setattr(loan_tape, "BATCH_ROWS", 40)  # the repeat comes batches after its first row was stored
     rows = [loan_row(n) for n in range(100, 300)] + [loan_row(120, national_id="33010600000000999")]
     job = import_tape(draft, csv_upload(rows))
@@ -225,7 +240,7 @@ def test_a_problem_found_after_batches_were_stored_rolls_them_back_and_is_report
     assert issues_of(job) == {(202, "loan_id", "duplicate_loan_id")}
     assert (job.rows_read, job.error_count, job.loans_imported, job.progress) == (201, 1, 0, 1.0)
     assert loans_of(draft) == before
-    assert list(VaultRecord.objects.values_list("loan_id", "ciphertext")) == vault_before
+    assert vault_of(draft) == vault_before
 
 
 def test_a_new_tape_replaces_the_old_one_whole(draft, import_tape):
@@ -235,7 +250,7 @@ def test_a_new_tape_replaces_the_old_one_whole(draft, import_tape):
     assert job.status == Status.SUCCEEDED and job.loans_imported == 3
     assert [loan["loan_id"] for loan in loans_of(draft)] == ["L-000001", "L-000002", "L-000003"]
     assert Loan.objects.get(portfolio=draft, loan_id="L-000001").debtor == first_debtor  # pseudonyms are stable
-    assert VaultRecord.objects.count() == 3
+    assert vault_of(draft)[0] == [["L-000001", "L-000002", "L-000003"]] and VaultBlock.objects.count() == 1
     assert Portfolio.objects.get(pk=draft.pk).stats.loan_count == 3
 
 
@@ -256,7 +271,8 @@ def test_the_database_keeps_every_loan_on_an_existing_portfolio(draft, import_ta
     import_tape(other, csv_upload([loan_row(n) for n in range(2)]))
     Portfolio.objects.filter(pk=draft.pk).delete()
     assert not Loan.objects.filter(portfolio_id=draft.pk).exists()
-    assert Loan.objects.filter(portfolio=other).count() == 2 and VaultRecord.objects.count() == 2
+    assert Loan.objects.filter(portfolio=other).count() == 2
+    assert list(VaultBlock.objects.values_list("portfolio", flat=True)) == [other.pk]
 
 
 def test_only_the_newest_upload_lands_and_only_while_the_listing_is_editable(draft, member):
