@@ -8,9 +8,9 @@ repetition times a COPY of the file into a plain table of matching column types,
 a new draft portfolio through the real Celery path: the task (`portfolios.tasks.loan_tape_import_run`) is sent to a
 worker this script starts (prefork, one child, a queue of its own) and the job is polled until it ends, its progress
 seen moving. Peak RSS is the resident memory of the process that ran the step (this one for COPY, the worker's
-child for the import), the kernel's high-water mark (the database server's memory is not counted). CPU seconds are those of
-the step's own processes and of the local PostgreSQL server processes of the benchmark's database: on a machine shared
-with other work they say where the time goes better than wall time does.
+child for the import), the kernel's high-water mark (the database server's memory is not counted). CPU seconds are
+those of the step's own processes and of the local PostgreSQL server processes of the benchmark's database: on a
+machine shared with other work they say where the time goes better than wall time does.
 """
 
 import argparse
