@@ -261,12 +261,14 @@ def runner_up(*, auction_id: int, exclude_user_id: int) -> tuple[int, Decimal] |
 class BidContext:
     """What a bid needs to know before taking any lock, read in one round trip: the auction (an unlocked read; its
     portfolio holds only the seller, the audience and the title), the buyer's standing towards its seller, their
-    latest deposit status here, and the bid an earlier request with the same key placed, if any."""
+    latest deposit status here, and the bid an earlier request with the same key placed, if any (or whether it
+    placed a sealed bid, which has no ledger entry until the close)."""
 
     auction: Auction
     standing: account_selectors.Standing
     deposit_status: str | None
     replayed_bid_id: int | None
+    replayed_sealed: bool = False
 
 
 CONTEXT_PORTFOLIO = ("id", "seller_id", "audience", "title")  # the checks need the first three; the snapshot the title
@@ -281,7 +283,9 @@ SELECT {auction.sql}, {portfolio.sql}, {account_selectors.standing_columns(selle
     (SELECT d.status FROM {Deposit._meta.db_table} d WHERE d.auction_id = a.id AND d.user_id = %(user)s
      ORDER BY d.created_at DESC, d.id DESC LIMIT 1) AS deposit_status,
     (SELECT b.id FROM {Bid._meta.db_table} b WHERE %(key)s <> '' AND b.auction_id = a.id AND b.bidder_id = %(user)s
-       AND b.request_key = %(key)s ORDER BY b.seq LIMIT 1) AS replayed
+       AND b.request_key = %(key)s ORDER BY b.seq LIMIT 1) AS replayed,
+    %(key)s <> '' AND EXISTS (SELECT 1 FROM {Participant._meta.db_table} s WHERE s.auction_id = a.id
+       AND s.user_id = %(user)s AND %(key)s = ANY(s.sealed_request_keys)) AS replayed_sealed
 FROM {Auction._meta.db_table} a JOIN {Portfolio._meta.db_table} p ON p.id = a.portfolio_id
 WHERE a.id = %(auction)s
 """  # noqa: S608 - only the models' table and column names are formatted in
@@ -303,5 +307,11 @@ def bid_context(*, user: User, auction_id: int, request_key: str = "") -> BidCon
     auction.portfolio = portfolio_columns.load(row[width : width + portfolio_width])
     facts = row[width + portfolio_width :]
     standing = account_selectors.standing_from(facts[: account_selectors.STANDING_WIDTH])
-    deposit_status, replayed = facts[account_selectors.STANDING_WIDTH :]
-    return BidContext(auction=auction, standing=standing, deposit_status=deposit_status, replayed_bid_id=replayed)
+    deposit_status, replayed, replayed_sealed = facts[account_selectors.STANDING_WIDTH :]
+    return BidContext(
+        auction=auction,
+        standing=standing,
+        deposit_status=deposit_status,
+        replayed_bid_id=replayed,
+        replayed_sealed=replayed_sealed,
+    )

@@ -82,9 +82,11 @@ def _seats(auction: Auction, user: User, request_key: str = "") -> tuple[dict[in
     return seats, None
 
 
-def _replayed(*, auction_id: int, bid_id: int) -> BidOutcome:
-    """What a repeated request returns: the bid the first one placed and the auction as it is now."""
-    return BidOutcome(auction=Auction.objects.get(pk=auction_id), bids=[Bid.objects.get(pk=bid_id)], replayed=True)
+def _replayed(*, auction_id: int, bid_id: int | None) -> BidOutcome:
+    """What a repeated request returns: the bid the first one placed (none for a sealed bid, which is in no ledger
+    until the close) and the auction as it is now."""
+    bids = [Bid.objects.get(pk=bid_id)] if bid_id is not None else []
+    return BidOutcome(auction=Auction.objects.get(pk=auction_id), bids=bids, replayed=True)
 
 
 def _parse(amount: object, field_name: str = "amount") -> Decimal:
@@ -140,7 +142,7 @@ def bid_place(*, user: User, auction_id: int, amount: object, request_key: str =
     the events, broadcast on commit. Replaying `request_key` returns the first outcome and changes nothing."""
     value = _parse(amount)
     context = _context(user=user, auction_id=auction_id, request_key=request_key)
-    if context.replayed_bid_id is not None:
+    if context.replayed_bid_id is not None or context.replayed_sealed:
         return _replayed(auction_id=auction_id, bid_id=context.replayed_bid_id)
     _rate_limit(user=user, auction_id=auction_id)
     _precheck(context, value)
@@ -155,14 +157,14 @@ def bid_place(*, user: User, auction_id: int, amount: object, request_key: str =
         if not request_key and not locked.is_sealed and value < locked.min_next_bid:
             raise _rejection(rules.RejectedError("too_low"), locked)  # as before the lock, now on the fresh row
         seats, replayed = _seats(locked, user, request_key)
-        if replayed is not None:
+        if replayed is not None or (locked.is_sealed and _sealed_before(seats[user.pk], request_key)):
             outcome = _replayed(auction_id=auction_id, bid_id=replayed)
             transaction.set_rollback(True)  # a replay changes nothing
             return outcome
         bids: list[Bid] = []
         notices = _Notices()
         if locked.is_sealed:
-            _sealed_bid(locked, seats[user.pk], value, now)
+            _sealed_bid(locked, seats[user.pk], value, now, key=request_key)
         else:
             english = _english(locked, seats)
             try:
@@ -408,8 +410,13 @@ def _extend_if_late(auction: Auction, now: datetime) -> list[AuctionEvent]:
     return [_event(auction, AuctionEvent.Kind.EXTENDED, {"closes_at": iso(closes_at)}, at=now)]
 
 
-def _sealed_bid(auction: Auction, participant: Participant, amount: Decimal, now: datetime) -> None:
-    """One hidden bid per buyer, which they may raise until the end; nothing is broadcast."""
+def _sealed_before(participant: Participant, request_key: str) -> bool:
+    return bool(request_key) and request_key in participant.sealed_request_keys
+
+
+def _sealed_bid(auction: Auction, participant: Participant, amount: Decimal, now: datetime, *, key: str) -> None:
+    """One hidden bid per buyer, which they may raise until the end; nothing is broadcast. The request's key is
+    kept, so that repeating the request is recognised."""
     if amount < auction.starting_price:
         raise AuctionError(
             "too_low",
@@ -423,7 +430,9 @@ def _sealed_bid(auction: Auction, participant: Participant, amount: Decimal, now
             min_next_bid=money.text(participant.sealed_amount + Decimal("0.01")),
         )
     participant.sealed_amount, participant.sealed_at = amount, now
-    participant.save(update_fields=["sealed_amount", "sealed_at"])
+    if key:
+        participant.sealed_request_keys.append(key)
+    participant.save(update_fields=["sealed_amount", "sealed_at", "sealed_request_keys"])
 
 
 # --- closing, cancelling, voiding ----------------------------------------------------------------------------

@@ -132,6 +132,26 @@ def test_a_replayed_idempotency_key_returns_the_first_result(lot, alice):
     assert Bid.objects.count() == 1
 
 
+def test_a_replayed_sealed_bid_returns_the_first_result_even_after_a_raise(market):
+    """A sealed bid writes no ledger entry until the close: its key is kept with the bidder's seat instead."""
+    auction = market.auction(format="sealed", starting_price="5000.00")
+    carol = market.buyer("carol", deposit_on=auction)
+    client = client_for(carol)
+    first = bid(client, auction.pk, {"amount": "6000.00"}, **{"Idempotency-Key": "s-1"})
+    again = bid(client, auction.pk, {"amount": "6000.00"}, **{"Idempotency-Key": "s-1"})
+    assert first.status_code == again.status_code == 201, again.json()
+    assert (first.json()["replayed"], again.json()["replayed"]) == (False, True)
+    assert again.json()["bid"] is None and again.json()["auction"]["your_sealed_bid"] == "6000.00"
+    raised = bid(client, auction.pk, {"amount": "7000.00"}, **{"Idempotency-Key": "s-2"})
+    late_replay = bid(client, auction.pk, {"amount": "6000.00"}, **{"Idempotency-Key": "s-1"})
+    assert (raised.status_code, late_replay.status_code) == (201, 201), late_replay.json()
+    assert late_replay.json()["replayed"] is True and late_replay.json()["auction"]["your_sealed_bid"] == "7000.00"
+    seat = auction.participants.get(user=carol)
+    assert (seat.sealed_amount, seat.sealed_request_keys) == (Decimal("7000.00"), ["s-1", "s-2"])
+    unkeyed = bid(client, auction.pk, {"amount": "7000.00"})  # no key: a new bid, which must raise
+    assert (unkeyed.status_code, unkeyed.json()["code"]) == (409, "too_low")
+
+
 def test_proxy_bid_and_events_since_seq(market, lot, alice):
     bob = market.buyer("bob", deposit_on=lot)
     response = client_for(alice).put(
