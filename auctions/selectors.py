@@ -8,11 +8,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
+from django.utils.timezone import is_aware, make_aware
 from django.utils.translation import gettext as _
 
 from accounts import selectors as account_selectors
@@ -42,8 +45,19 @@ def auction_list(*, filters: Mapping[str, str | None] | None = None) -> QuerySet
     if auction_format := filters.get("format"):
         auctions = auctions.filter(format=auction_format)
     if ending_before := filters.get("ending_before"):
-        auctions = auctions.filter(closes_at__lt=ending_before)
+        auctions = auctions.filter(closes_at__lt=_moment(ending_before, "ending_before"))
     return auctions.order_by("closes_at", "pk")
+
+
+def _moment(text: str, field: str) -> datetime:
+    """An ISO 8601 time from a query parameter (UTC if it names no offset); ValidationError naming `field`."""
+    try:
+        moment = parse_datetime(text)
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise ValidationError({field: _("Give a time in ISO 8601, such as 2026-12-03T18:00:00Z.")})
+    return moment if is_aware(moment) else make_aware(moment, UTC)
 
 
 def auction_get(*, auction_id: int) -> Auction:

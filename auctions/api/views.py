@@ -199,5 +199,5 @@ def _int(request: Request, name: str, default: int) -> int:
     if raw is None:
         return default
     if not raw.isdigit():
-        raise DomainError("invalid", f"{name} must be a non-negative integer.", http_status=400)
+        raise DomainError("invalid", f"{name} must be a non-negative integer.", http_status=400, field=name)
     return int(raw)

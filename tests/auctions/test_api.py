@@ -210,6 +210,14 @@ def test_list_filters(market):
     assert ids("format=sealed") == [sealed.pk]
     assert set(ids("status=scheduled")) == {english.pk, sealed.pk}
     assert ids("status=closed") == []
+    Auction.objects.filter(pk=sealed.pk).update(closes_at=english.closes_at + timedelta(hours=1))
+    soon = (english.closes_at + timedelta(minutes=1)).isoformat().replace("+00:00", "Z")
+    assert ids(f"ending_before={soon}") == [english.pk]
+    bad = [("/api/v1/auctions/?ending_before=next-week", "ending_before")]
+    bad += [(f"/api/v1/auctions/{english.pk}/events/?since_seq=-1", "since_seq")]
+    for url, field in bad:
+        refused = client_for().get(url)
+        assert (refused.status_code, refused.json()["code"], refused.json()["field"]) == (400, "invalid", field)
 
 
 def test_staff_cancel_and_void_in_admin_with_a_reason(client, market, lot, alice, make_user):
