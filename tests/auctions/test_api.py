@@ -123,6 +123,28 @@ def test_unknown_auction_closed_auction_and_anonymous_bids(lot, alice):
     assert not Bid.objects.exists()
 
 
+def test_buyer_refusals_carry_their_status_and_what_the_client_needs(market, lot, settings):
+    """The codes the buyer-protection and deposit checks raise, as a client meets them through the API."""
+    no_deposit, no_kyc = market.buyer("dan"), market.buyer("erin", kyc=None, deposit_on=lot)
+    retail = market.buyer("fay", investor="retail", suitability="risk_warning", deposit_on=lot)
+    cases = [
+        (no_deposit, 402, "deposit_required", {"deposit_amount": "1000.00"}),
+        (no_kyc, 403, "kyc_required", {"action_url": "/accounts/verification/"}),
+        (retail, 403, "suitability_required", {"action_url": "/accounts/suitability/"}),
+    ]
+    for buyer, status_code, code, extra in cases:
+        response = bid(client_for(buyer), lot.pk, {"amount": "10000.00"})
+        body = response.json()
+        assert (response.status_code, body["code"]) == (status_code, code), body
+        assert {name: body.get(name) for name in extra} == extra and body["message"]
+    settings.BID_RATE_LIMIT = 2
+    alice = market.buyer("alice", deposit_on=lot)
+    statuses = [bid(client_for(alice), lot.pk, {"amount": "1.00"}).status_code for _ in range(3)]
+    refused = bid(client_for(alice), lot.pk, {"amount": "1.00"}).json()
+    assert statuses == [409, 409, 429] and refused["code"] == "rate_limited"
+    assert not Bid.objects.exists()
+
+
 def test_a_replayed_idempotency_key_returns_the_first_result(lot, alice):
     client = client_for(alice)
     first = bid(client, lot.pk, {"amount": "10000.00"}, **{"Idempotency-Key": "3f1c"})
