@@ -17,7 +17,6 @@ from redis.exceptions import RedisError
 from accounts.models import User
 from auctions import broadcast, realtime, selectors, services
 from auctions.models import Auction
-from marketplace.money import text
 
 NOT_FOUND = 4404
 TRY_AGAIN_LATER = 1013
@@ -86,11 +85,7 @@ class AuctionConsumer(AsyncWebsocketConsumer):
         user = self.user if isinstance(self.user, User) else None
         state = selectors.snapshot(auction=auction, user=user)
         bids = selectors.bid_list(auction=auction).order_by("-seq")[:20]
-        recent = [
-            {"seq": b.seq, "amount": text(b.amount), "bidder": b.participant.alias, "kind": b.kind,
-             "placed_at": selectors.iso(b.placed_at)}
-            for b in reversed(bids)
-        ]  # fmt: skip
+        recent = [selectors.ledger_entry(bid) for bid in reversed(bids)]
         return {
             "type": "snapshot",
             "seq": state["seq"],

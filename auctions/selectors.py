@@ -149,6 +149,19 @@ def bid_list(*, auction: Auction) -> QuerySet[Bid]:
     return auction.bids.select_related("participant", "void").order_by("seq")
 
 
+def ledger_entry(bid: Bid, *, voided: bool | None = None) -> dict[str, Any]:
+    """A ledger entry as the API and the live room show it; `voided` is read from the bid's `void` (selected with it,
+    as bid_list does) unless known."""
+    return {
+        "seq": bid.seq,
+        "amount": text(bid.amount),
+        "bidder": bid.participant.alias,
+        "kind": bid.kind,
+        "placed_at": iso(bid.placed_at),
+        "voided": hasattr(bid, "void") if voided is None else voided,
+    }
+
+
 def price_points(*, auction: Auction, limit: int) -> list[dict[str, Any]]:
     """The latest standing (not voided) bids, oldest first, for the room's price chart."""
     rows = auction.bids.filter(void__isnull=True).order_by("-seq").values_list("seq", "amount", "placed_at")[:limit]

@@ -19,7 +19,6 @@ from auctions import selectors, services
 from auctions.api.serializers import AuctionCreateSerializer, BidSerializer, ProxyBidSerializer, RelistSerializer
 from auctions.models import Auction, Bid
 from marketplace.errors import DomainError
-from marketplace.money import text
 
 FILTERS = ["status", "format", "ending_before"]
 MAX_BID_BODY = 4096
@@ -44,18 +43,6 @@ def _idempotency_key(request: Request) -> str:
     if len(key) > IDEMPOTENCY_KEY_LENGTH:
         raise DomainError("invalid", "Idempotency-Key is at most 64 characters.", http_status=400)
     return key
-
-
-def bid_json(bid: Bid, *, voided: bool | None = None) -> dict[str, Any]:
-    """A ledger entry; `voided` is read from the bid's `void` (selected with it) unless known."""
-    return {
-        "seq": bid.seq,
-        "amount": text(bid.amount),
-        "bidder": bid.participant.alias,
-        "kind": bid.kind,
-        "placed_at": selectors.iso(bid.placed_at),
-        "voided": hasattr(bid, "void") if voided is None else voided,
-    }
 
 
 class AuctionListView(APIView):
@@ -106,7 +93,7 @@ class BidListView(APIView):
         auction = get_object_or_404(Auction, pk=pk)
         since, limit = _int(request, "since_seq", 0), min(_int(request, "limit", 500), 1000)
         bids = selectors.bid_list(auction=auction).filter(seq__gt=since)[:limit]
-        return Response({"auction": auction.pk, "results": [bid_json(bid) for bid in bids]})
+        return Response({"auction": auction.pk, "results": [selectors.ledger_entry(bid) for bid in bids]})
 
     @extend_schema(
         request=BidSerializer,
@@ -128,11 +115,11 @@ class BidListView(APIView):
 def _outcome_json(outcome: services.BidOutcome, request: Request) -> dict[str, Any]:
     """The bid's ledger entries and the auction as the bid left it; a replay reads both again."""
     if outcome.position is not None:  # made by this request: its bids are new (not voided), its row is current
-        entries = [bid_json(bid, voided=False) for bid in outcome.bids]
+        entries = [selectors.ledger_entry(bid, voided=False) for bid in outcome.bids]
         auction = outcome.auction
     else:
         bids = Bid.objects.filter(pk__in=[b.pk for b in outcome.bids]).select_related("participant").order_by("seq")
-        entries = [bid_json(bid) for bid in bids]
+        entries = [selectors.ledger_entry(bid) for bid in bids]
         auction = selectors.auction_get(auction_id=outcome.auction.pk)
     return {
         "bid": entries[0] if entries else None,
@@ -191,7 +178,9 @@ class MyBidsView(APIView):
         )
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(bids, request, view=self) or []
-        return paginator.get_paginated_response([{"auction": bid.auction_id, **bid_json(bid)} for bid in page])
+        return paginator.get_paginated_response(
+            [{"auction": bid.auction_id, **selectors.ledger_entry(bid)} for bid in page]
+        )
 
 
 def _int(request: Request, name: str, default: int) -> int:

@@ -8,12 +8,13 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from asgiref.sync import sync_to_async
 from django.db import connections
 from websockets.typing import Origin
 
 from accounts.services import api_token_create
 from auctions import services
-from auctions.models import AuctionEvent
+from auctions.models import AuctionEvent, Bid
 from tests import aio, processes
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,6 +42,7 @@ def test_watch_bid_over_the_socket_outbid_notice_and_resync(live_server_url, mar
     auction = market.auction()
     alice, bob = market.buyer("alice", deposit_on=auction), market.buyer("bob", deposit_on=auction)
     alice_key, bob_key = (api_token_create(user=u, name="ws")[1] for u in (alice, bob))
+    staff = market.make_user("mod@marketplace.example.com", is_staff=True)
     connections.close_all()
 
     async def scenario() -> None:
@@ -84,6 +86,16 @@ def test_watch_bid_over_the_socket_outbid_notice_and_resync(live_server_url, mar
             assert [m["type"] for m in replay] == ["bid", "bid", "resync.done"]
             assert [m["seq"] for m in replay] == [event["seq"], second["seq"], second["seq"]]
             assert (await until(anonymous, "watchers"))["count"] == 2  # both sockets, counted across processes
+            voided = await sync_to_async(Bid.objects.get)(auction=auction, seq=second["seq"])
+            await sync_to_async(services.bid_void)(bid=voided, actor=staff, reason="shill bidding")
+            await sync_to_async(
+                connections.close_all
+            )()  # the worker thread's connection (the test's teardown drops the database)
+            async with websockets.connect(url, origin=origin) as late:
+                recent = (await receive(late))["bids"]
+            async with httpx.AsyncClient(base_url=live_server_url) as http:
+                ledger = (await http.get(f"/api/v1/auctions/{auction.pk}/bids/")).json()["results"]
+            assert recent == ledger and [entry["voided"] for entry in recent] == [False, True]
 
     aio.run(scenario())
 
