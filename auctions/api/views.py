@@ -5,7 +5,6 @@ from typing import Any, cast
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
@@ -16,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from auctions import selectors, services
+from auctions.api import schema
 from auctions.api.serializers import AuctionCreateSerializer, BidSerializer, ProxyBidSerializer, RelistSerializer
 from auctions.models import Auction, Bid
 from marketplace.errors import DomainError
@@ -51,7 +51,7 @@ class AuctionListView(APIView):
     @extend_schema(
         operation_id="v1_auctions_list",
         parameters=[OpenApiParameter(name, str, required=False) for name in FILTERS],
-        responses=OpenApiTypes.OBJECT,
+        responses={200: schema.AuctionPageSerializer, **schema.ERRORS},
     )
     def get(self, request: Request) -> Response:
         auctions = selectors.auction_list(filters={name: request.query_params.get(name) for name in FILTERS})
@@ -59,7 +59,7 @@ class AuctionListView(APIView):
         page = paginator.paginate_queryset(auctions, request, view=self) or []
         return paginator.get_paginated_response([selectors.snapshot(auction=a) for a in page])
 
-    @extend_schema(request=AuctionCreateSerializer, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(request=AuctionCreateSerializer, responses={201: schema.SnapshotSerializer, **schema.ERRORS})
     def post(self, request: Request) -> Response:
         """The seller puts an approved portfolio up for auction."""
         serializer = AuctionCreateSerializer(data=request.data)
@@ -75,7 +75,7 @@ class AuctionListView(APIView):
 class AuctionDetailView(APIView):
     permission_classes = [IsAuthenticatedOrReadOnly]  # the services check who may write
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses={200: schema.SnapshotSerializer, **schema.ERRORS})
     def get(self, request: Request, pk: int) -> Response:
         auction = get_object_or_404(selectors.auction_list(), pk=pk)
         return Response(selectors.snapshot(auction=auction, user=_viewer(request)))
@@ -86,7 +86,7 @@ class BidListView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("since_seq", int, required=False), OpenApiParameter("limit", int, required=False)],
-        responses=OpenApiTypes.OBJECT,
+        responses={200: schema.LedgerSerializer, **schema.ERRORS},
     )
     def get(self, request: Request, pk: int) -> Response:
         """The public ledger: `seq`, `amount`, `bidder` alias, `placed_at`, `kind` (nothing while sealed bids run)."""
@@ -98,7 +98,7 @@ class BidListView(APIView):
     @extend_schema(
         request=BidSerializer,
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
-        responses={201: OpenApiTypes.OBJECT},
+        responses={201: schema.BidOutcomeSerializer, **schema.ERRORS},
     )
     def post(self, request: Request, pk: int) -> Response:
         """Bid `amount`; 201 with the ledger entries it caused and the new snapshot, or a 4xx bid error code."""
@@ -132,7 +132,7 @@ def _outcome_json(outcome: services.BidOutcome, request: Request) -> dict[str, A
 class ProxyBidView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=ProxyBidSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=ProxyBidSerializer, responses={200: schema.BidOutcomeSerializer, **schema.ERRORS})
     def put(self, request: Request, pk: int) -> Response:
         body = _small_json_object(request)
         outcome = services.proxy_bid_set(
@@ -144,7 +144,10 @@ class ProxyBidView(APIView):
 class EventListView(APIView):
     permission_classes = [IsAuthenticatedOrReadOnly]  # the services check who may write
 
-    @extend_schema(parameters=[OpenApiParameter("since_seq", int, required=False)], responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        parameters=[OpenApiParameter("since_seq", int, required=False)],
+        responses={200: schema.EventsSerializer, **schema.ERRORS},
+    )
     def get(self, request: Request, pk: int) -> Response:
         """Every event after `since_seq`, in order (at most 1000 per call: repeat from the last `seq`)."""
         auction = get_object_or_404(Auction, pk=pk)
@@ -155,7 +158,7 @@ class EventListView(APIView):
 class RelistView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=RelistSerializer, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(request=RelistSerializer, responses={201: schema.SnapshotSerializer, **schema.ERRORS})
     def post(self, request: Request, pk: int) -> Response:
         """Offer an unsold lot again as the next round, starting at most 20 % lower."""
         previous = get_object_or_404(Auction, pk=pk)
@@ -168,7 +171,7 @@ class RelistView(APIView):
 class MyBidsView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses={200: schema.MyBidPageSerializer, **schema.ERRORS})
     def get(self, request: Request) -> Response:
         """Your bids, newest first, with the auction each belongs to."""
         bids: QuerySet[Bid] = (

@@ -302,9 +302,11 @@ PORTFOLIO_DOCUMENT_MAX_UPLOAD_BYTES = env.int("PORTFOLIO_DOCUMENT_MAX_UPLOAD_BYT
 # Data-room reads (loan pages, downloads) one user may make per window; beyond it `rate_limited` (429).
 DATA_ROOM_READ_LIMIT = env.int("DATA_ROOM_READ_LIMIT", default=120)
 DATA_ROOM_READ_WINDOW_SECONDS = env.int("DATA_ROOM_READ_WINDOW_SECONDS", default=60)
-# OpenAPI names for the portfolio enums whose field names ("status", "kind") other apps use for other choices.
+# OpenAPI names for the enums whose field names ("status", "kind") several apps use for different choices.
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     **SPECTACULAR_SETTINGS.get("ENUM_NAME_OVERRIDES", {}),  # type: ignore[dict-item]
     "PortfolioStatusEnum": "portfolios.models.Portfolio.Status",
     "PortfolioDocumentKindEnum": "portfolios.models.PortfolioDocument.Kind",
+    "BidKindEnum": "auctions.models.Bid.Kind",
+    "AuctionEventKindEnum": "auctions.models.AuctionEvent.Kind",
 }
