@@ -1,18 +1,13 @@
 """What the auction API answers, for the OpenAPI document only: the views build their bodies from
-auctions.selectors (snapshot, ledger_entry, event payloads); tests/auctions/test_api_schema.py holds the two equal."""
+auctions.selectors (snapshot, ledger_entry, event payloads); tests/auctions/test_api_schema.py holds the two equal.
+The errors' shape is marketplace.openapi's."""
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from auctions.models import Auction, AuctionEvent, Bid
-
-Money = serializers.CharField  # a string with two decimals, e.g. "125000.00"
-
-
-def _money(help_text: str = "", **options: Any) -> serializers.CharField:
-    return Money(help_text=help_text or 'Money: a string with two decimals, e.g. "125000.00".', **options)
+from marketplace.openapi import money, page_of
 
 
 class SnapshotSerializer(serializers.Serializer[Any]):
@@ -31,26 +26,26 @@ class SnapshotSerializer(serializers.Serializer[Any]):
     closes_at = serializers.DateTimeField(help_text="The end after soft-close extensions: bids count until then.")
     server_time = serializers.DateTimeField(help_text="The server clock, which alone decides whether a bid is late.")
     seq = serializers.IntegerField(help_text="The auction's last event; each event adds exactly one.")
-    starting_price = _money()
-    current_price = _money(allow_null=True)
-    min_next_bid = _money(allow_null=True)
+    starting_price = money()
+    current_price = money(allow_null=True)
+    min_next_bid = money(allow_null=True)
     bid_count = serializers.IntegerField(allow_null=True)
     leader = serializers.CharField(allow_null=True, help_text='The leader\'s alias, e.g. "Bidder 3".')
     reserve_met = serializers.BooleanField(allow_null=True, help_text="Never the reserve itself.")
-    final_price = _money(allow_null=True)
-    deposit_amount = _money()
+    final_price = money(allow_null=True)
+    deposit_amount = money()
     soft_close_window_seconds = serializers.IntegerField()
     soft_close_extension_seconds = serializers.IntegerField()
     deposit_status = serializers.CharField(allow_null=True, help_text="Yours: null signed out or with no deposit.")
     leading = serializers.BooleanField(help_text="Whether you lead.")
     your_alias = serializers.CharField(allow_null=True)
-    your_proxy_max = _money(allow_null=True)
-    your_sealed_bid = _money(allow_null=True)
+    your_proxy_max = money(allow_null=True)
+    your_sealed_bid = money(allow_null=True)
 
 
 class LedgerEntrySerializer(serializers.Serializer[Any]):
     seq = serializers.IntegerField()
-    amount = _money()
+    amount = money()
     bidder = serializers.CharField(help_text='A per-auction alias, e.g. "Bidder 3".')
     kind = serializers.ChoiceField(choices=Bid.Kind.choices)
     placed_at = serializers.DateTimeField()
@@ -61,18 +56,8 @@ class MyBidSerializer(LedgerEntrySerializer):
     auction = serializers.IntegerField()
 
 
-class _Page(serializers.Serializer[Any]):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-
-
-class AuctionPageSerializer(_Page):
-    results = SnapshotSerializer(many=True)
-
-
-class MyBidPageSerializer(_Page):
-    results = MyBidSerializer(many=True)
+AuctionPageSerializer = page_of(SnapshotSerializer, "AuctionPage")
+MyBidPageSerializer = page_of(MyBidSerializer, "MyBidPage")
 
 
 class LedgerSerializer(serializers.Serializer[Any]):
@@ -98,18 +83,3 @@ class EventsSerializer(serializers.Serializer[Any]):
     auction = serializers.IntegerField()
     seq = serializers.IntegerField(help_text="The auction's last event now.")
     events = EventSerializer(many=True, help_text="At most 1000: ask again from the last one's seq.")
-
-
-class ErrorSerializer(serializers.Serializer[Any]):
-    """Every refusal; the extra fields come with the codes that need them."""
-
-    code = serializers.CharField()
-    message = serializers.CharField()
-    field = serializers.CharField(required=False, help_text="The input at fault (validation errors).")
-    min_next_bid = _money(required=False, help_text="With too_low.")
-    deposit_amount = _money(required=False, help_text="With deposit_required.")
-    action_url = serializers.CharField(required=False, help_text="Where to put it right (kyc_required, ...).")
-    retry_after = serializers.IntegerField(required=False, help_text="Seconds, with rate_limited.")
-
-
-ERRORS = {status: OpenApiResponse(ErrorSerializer) for status in (400, 401, 402, 403, 404, 409, 413, 429)}

@@ -19,6 +19,7 @@ from auctions.api import schema
 from auctions.api.serializers import AuctionCreateSerializer, BidSerializer, ProxyBidSerializer, RelistSerializer
 from auctions.models import Auction, Bid
 from marketplace.errors import DomainError
+from marketplace.openapi import ERRORS
 
 FILTERS = ["status", "format", "ending_before"]
 MAX_BID_BODY = 4096
@@ -51,7 +52,7 @@ class AuctionListView(APIView):
     @extend_schema(
         operation_id="v1_auctions_list",
         parameters=[OpenApiParameter(name, str, required=False) for name in FILTERS],
-        responses={200: schema.AuctionPageSerializer, **schema.ERRORS},
+        responses={200: schema.AuctionPageSerializer, **ERRORS},
     )
     def get(self, request: Request) -> Response:
         auctions = selectors.auction_list(filters={name: request.query_params.get(name) for name in FILTERS})
@@ -59,7 +60,7 @@ class AuctionListView(APIView):
         page = paginator.paginate_queryset(auctions, request, view=self) or []
         return paginator.get_paginated_response([selectors.snapshot(auction=a) for a in page])
 
-    @extend_schema(request=AuctionCreateSerializer, responses={201: schema.SnapshotSerializer, **schema.ERRORS})
+    @extend_schema(request=AuctionCreateSerializer, responses={201: schema.SnapshotSerializer, **ERRORS})
     def post(self, request: Request) -> Response:
         """The seller puts an approved portfolio up for auction."""
         serializer = AuctionCreateSerializer(data=request.data)
@@ -75,7 +76,7 @@ class AuctionListView(APIView):
 class AuctionDetailView(APIView):
     permission_classes = [IsAuthenticatedOrReadOnly]  # the services check who may write
 
-    @extend_schema(responses={200: schema.SnapshotSerializer, **schema.ERRORS})
+    @extend_schema(responses={200: schema.SnapshotSerializer, **ERRORS})
     def get(self, request: Request, pk: int) -> Response:
         auction = get_object_or_404(selectors.auction_list(), pk=pk)
         return Response(selectors.snapshot(auction=auction, user=_viewer(request)))
@@ -86,7 +87,7 @@ class BidListView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("since_seq", int, required=False), OpenApiParameter("limit", int, required=False)],
-        responses={200: schema.LedgerSerializer, **schema.ERRORS},
+        responses={200: schema.LedgerSerializer, **ERRORS},
     )
     def get(self, request: Request, pk: int) -> Response:
         """The public ledger: `seq`, `amount`, `bidder` alias, `placed_at`, `kind` (nothing while sealed bids run)."""
@@ -98,7 +99,7 @@ class BidListView(APIView):
     @extend_schema(
         request=BidSerializer,
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
-        responses={201: schema.BidOutcomeSerializer, **schema.ERRORS},
+        responses={201: schema.BidOutcomeSerializer, **ERRORS},
     )
     def post(self, request: Request, pk: int) -> Response:
         """Bid `amount`; 201 with the ledger entries it caused and the new snapshot, or a 4xx bid error code."""
@@ -132,7 +133,7 @@ def _outcome_json(outcome: services.BidOutcome, request: Request) -> dict[str, A
 class ProxyBidView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=ProxyBidSerializer, responses={200: schema.BidOutcomeSerializer, **schema.ERRORS})
+    @extend_schema(request=ProxyBidSerializer, responses={200: schema.BidOutcomeSerializer, **ERRORS})
     def put(self, request: Request, pk: int) -> Response:
         body = _small_json_object(request)
         outcome = services.proxy_bid_set(
@@ -146,7 +147,7 @@ class EventListView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("since_seq", int, required=False)],
-        responses={200: schema.EventsSerializer, **schema.ERRORS},
+        responses={200: schema.EventsSerializer, **ERRORS},
     )
     def get(self, request: Request, pk: int) -> Response:
         """Every event after `since_seq`, in order (at most 1000 per call: repeat from the last `seq`)."""
@@ -158,7 +159,7 @@ class EventListView(APIView):
 class RelistView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=RelistSerializer, responses={201: schema.SnapshotSerializer, **schema.ERRORS})
+    @extend_schema(request=RelistSerializer, responses={201: schema.SnapshotSerializer, **ERRORS})
     def post(self, request: Request, pk: int) -> Response:
         """Offer an unsold lot again as the next round, starting at most 20 % lower."""
         previous = get_object_or_404(Auction, pk=pk)
@@ -171,7 +172,7 @@ class RelistView(APIView):
 class MyBidsView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: schema.MyBidPageSerializer, **schema.ERRORS})
+    @extend_schema(responses={200: schema.MyBidPageSerializer, **ERRORS})
     def get(self, request: Request) -> Response:
         """Your bids, newest first, with the auction each belongs to."""
         bids: QuerySet[Bid] = (

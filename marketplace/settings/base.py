@@ -309,4 +309,8 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "PortfolioDocumentKindEnum": "portfolios.models.PortfolioDocument.Kind",
     "BidKindEnum": "auctions.models.Bid.Kind",
     "AuctionEventKindEnum": "auctions.models.AuctionEvent.Kind",
+    "AuctionStatusEnum": "auctions.models.Auction.Status",
+    "DepositStatusEnum": "payments.models.Deposit.Status",
+    "SettlementStatusEnum": "payments.models.Settlement.Status",
+    "OfferStatusEnum": "payments.models.RunnerUpOffer.Status",
 }

@@ -6,8 +6,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.http import Http404
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
@@ -21,7 +20,9 @@ from auctions.models import Auction
 from auctions.selectors import iso
 from marketplace.errors import DomainError
 from marketplace.money import text
+from marketplace.openapi import ERRORS
 from payments import selectors, services, stripe_client
+from payments.api import schema
 from payments.models import Deposit, RunnerUpOffer, Settlement
 
 PAYMENT_METHOD_LENGTH = 64
@@ -88,7 +89,11 @@ def _confirmation(client_secret: str | None, requires_action: bool) -> dict[str,
 class DepositView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        request=schema.PaymentMethodSerializer,
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+        responses={201: schema.DepositHoldSerializer, 200: schema.DepositHoldSerializer, **ERRORS},
+    )
     def post(self, request: Request, pk: int) -> Response:
         """Start the deposit hold (`{"payment_method": "pm_..."}` confirms it at once), or return the active one and
         refresh it from Stripe. `held` lets you bid; `pending` with `requires_action` needs the client secret
@@ -112,7 +117,7 @@ class DepositView(APIView):
 class SettlementPayView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=schema.PaymentMethodSerializer, responses={200: schema.SettlementPaySerializer, **ERRORS})
     def post(self, request: Request, pk: int) -> Response:
         """Pay the balance by card (`{"payment_method": "pm_..."}`), or fetch what Stripe.js must confirm."""
         payment_method = _payment_method(request)
@@ -132,7 +137,7 @@ class SettlementPayView(APIView):
 class MyDepositsView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses={200: schema.DepositPageSerializer, **ERRORS})
     def get(self, request: Request) -> Response:
         """Your deposits, newest first."""
         paginator = PageNumberPagination()
@@ -144,7 +149,7 @@ class MyDepositsView(APIView):
 class MySettlementsView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses={200: schema.SettlementPageSerializer, **ERRORS})
     def get(self, request: Request) -> Response:
         """Auctions you won and what you owe or paid, newest first."""
         paginator = PageNumberPagination()
@@ -156,7 +161,7 @@ class MySettlementsView(APIView):
 class MySalesView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses={200: schema.SalePageSerializer, **ERRORS})
     def get(self, request: Request) -> Response:
         """Sales of your organizations' portfolios: price, commission, payout and its status, newest first."""
         organizations = list(membership_list(user=cast(User, request.user)).values_list("organization_id", flat=True))
@@ -194,7 +199,7 @@ def offer_json(offer: RunnerUpOffer) -> dict[str, Any]:
 class OffersView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses={200: schema.OfferPageSerializer, **ERRORS})
     def get(self, request: Request) -> Response:
         """Runner-up offers made to you (after a winner defaulted), newest first: buy at your own last bid before
         `expires_at`, or decline."""
@@ -207,7 +212,7 @@ class OfferDecisionView(APIView):
     permission_classes = [IsAuthenticated]
     decision = "accept"
 
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=None, responses={200: schema.OfferSerializer, **ERRORS})
     def post(self, request: Request, pk: int) -> Response:
         """Accept (a settlement opens for you: pay its balance by its due date) or decline the offer. Repeating the
         same decision returns the same result; `offer_expired` / `offer_closed` (409) once it is no longer open."""
