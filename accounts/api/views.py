@@ -3,8 +3,8 @@
 from typing import cast
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -73,7 +73,15 @@ class KycView(APIView):
 
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(responses=KycSubmissionSerializer(many=True))
+    @extend_schema(
+        responses=inline_serializer(
+            "KycState",
+            {
+                "status": serializers.ChoiceField(choices=["unverified", "pending", "approved", "rejected"]),
+                "submissions": KycSubmissionSerializer(many=True),
+            },
+        )
+    )
     def get(self, request: Request) -> Response:
         user = _user(request)
         submissions = user.kyc_submissions.order_by("-submitted_at")
