@@ -3,7 +3,6 @@
 from datetime import timedelta
 from decimal import Decimal
 
-from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -110,9 +109,9 @@ class Participant(models.Model):
     proxy_set_at = models.DateTimeField(null=True, blank=True)
     sealed_amount = MoneyField(_("sealed bid"), null=True, blank=True)
     sealed_at = models.DateTimeField(null=True, blank=True)
-    # The Idempotency-Key / request_id of each sealed bid the buyer placed here: a sealed bid writes no ledger entry
-    # until the close, so a repeated request is recognised by these.
-    sealed_request_keys = ArrayField(models.CharField(max_length=64), default=list, blank=True, editable=False)
+    # {Idempotency-Key or request_id: amount} of each sealed bid the buyer placed here: a sealed bid writes no ledger
+    # entry until the close, so a repeated request is recognised by these.
+    sealed_requests = models.JSONField(default=dict, blank=True, editable=False)
     joined_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

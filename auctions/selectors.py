@@ -295,7 +295,7 @@ class BidContext:
     standing: account_selectors.Standing
     deposit_status: str | None
     replayed_bid_id: int | None
-    replayed_sealed: bool = False
+    replayed_sealed_amount: str | None = None  # the amount of the sealed bid the key placed
 
 
 CONTEXT_PORTFOLIO = ("id", "seller_id", "audience", "title")  # the checks need the first three; the snapshot the title
@@ -311,8 +311,8 @@ SELECT {auction.sql}, {portfolio.sql}, {account_selectors.standing_columns(selle
      ORDER BY d.created_at DESC, d.id DESC LIMIT 1) AS deposit_status,
     (SELECT b.id FROM {Bid._meta.db_table} b WHERE %(key)s <> '' AND b.auction_id = a.id AND b.bidder_id = %(user)s
        AND b.request_key = %(key)s ORDER BY b.seq LIMIT 1) AS replayed,
-    %(key)s <> '' AND EXISTS (SELECT 1 FROM {Participant._meta.db_table} s WHERE s.auction_id = a.id
-       AND s.user_id = %(user)s AND %(key)s = ANY(s.sealed_request_keys)) AS replayed_sealed
+    (SELECT s.sealed_requests ->> %(key)s FROM {Participant._meta.db_table} s WHERE %(key)s <> ''
+       AND s.auction_id = a.id AND s.user_id = %(user)s) AS replayed_sealed_amount
 FROM {Auction._meta.db_table} a JOIN {Portfolio._meta.db_table} p ON p.id = a.portfolio_id
 WHERE a.id = %(auction)s
 """  # noqa: S608 - only the models' table and column names are formatted in
@@ -334,11 +334,11 @@ def bid_context(*, user: User, auction_id: int, request_key: str = "") -> BidCon
     auction.portfolio = portfolio_columns.load(row[width : width + portfolio_width])
     facts = row[width + portfolio_width :]
     standing = account_selectors.standing_from(facts[: account_selectors.STANDING_WIDTH])
-    deposit_status, replayed, replayed_sealed = facts[account_selectors.STANDING_WIDTH :]
+    deposit_status, replayed, replayed_sealed_amount = facts[account_selectors.STANDING_WIDTH :]
     return BidContext(
         auction=auction,
         standing=standing,
         deposit_status=deposit_status,
         replayed_bid_id=replayed,
-        replayed_sealed=replayed_sealed,
+        replayed_sealed_amount=replayed_sealed_amount,
     )

@@ -68,9 +68,11 @@ def bid(request: HttpRequest, pk: int) -> HttpResponse:
     except services.AuctionError as error:
         messages.error(request, error.message)
     else:
-        if outcome.bids and outcome.bids[-1].bidder_id != request.user.pk:
+        if outcome.replayed:
+            messages.info(request, _("This bid was already sent; nothing changed."))
+        elif outcome.bids and outcome.bids[-1].bidder_id != request.user.pk:
             messages.warning(request, _("Your bid was placed, but another buyer's maximum is higher: you are outbid."))
-        elif outcome.bids or outcome.replayed:
+        elif outcome.bids:
             messages.success(request, _("Your bid is in: you are leading."))
         else:
             messages.success(request, _("Your sealed bid is recorded. Nobody sees it until the auction closes."))

@@ -82,10 +82,18 @@ def _seats(auction: Auction, user: User, request_key: str = "") -> tuple[dict[in
     return seats, None
 
 
-def _replayed(*, auction_id: int, bid_id: int | None) -> BidOutcome:
+def _replayed(*, auction_id: int, amount: Decimal, bid_id: int | None, sealed_amount: str | None) -> BidOutcome:
     """What a repeated request returns: the bid the first one placed (none for a sealed bid, which is in no ledger
-    until the close) and the auction as it is now."""
+    until the close) and the auction as it is now. A key sent again with another amount is refused: that is a new
+    bid under an old key (a form resubmitted after going back), not a repeat."""
     bids = [Bid.objects.get(pk=bid_id)] if bid_id is not None else []
+    first = bids[0].amount if bids else Decimal(cast(str, sealed_amount))
+    if first != amount:
+        raise AuctionError(
+            "idempotency_key_reused",
+            _("This request was already sent with the amount %(amount)s. Send a new request to bid again.")
+            % {"amount": money.text(first)},
+        )
     return BidOutcome(auction=Auction.objects.get(pk=auction_id), bids=bids, replayed=True)
 
 
@@ -142,8 +150,13 @@ def bid_place(*, user: User, auction_id: int, amount: object, request_key: str =
     the events, broadcast on commit. Replaying `request_key` returns the first outcome and changes nothing."""
     value = _parse(amount)
     context = _context(user=user, auction_id=auction_id, request_key=request_key)
-    if context.replayed_bid_id is not None or context.replayed_sealed:
-        return _replayed(auction_id=auction_id, bid_id=context.replayed_bid_id)
+    if context.replayed_bid_id is not None or context.replayed_sealed_amount is not None:
+        return _replayed(
+            auction_id=auction_id,
+            amount=value,
+            bid_id=context.replayed_bid_id,
+            sealed_amount=context.replayed_sealed_amount,
+        )
     _rate_limit(user=user, auction_id=auction_id)
     _precheck(context, value)
     with transaction.atomic():
@@ -157,8 +170,9 @@ def bid_place(*, user: User, auction_id: int, amount: object, request_key: str =
         if not request_key and not locked.is_sealed and value < locked.min_next_bid:
             raise _rejection(rules.RejectedError("too_low"), locked)  # as before the lock, now on the fresh row
         seats, replayed = _seats(locked, user, request_key)
-        if replayed is not None or (locked.is_sealed and _sealed_before(seats[user.pk], request_key)):
-            outcome = _replayed(auction_id=auction_id, bid_id=replayed)
+        sealed_amount = seats[user.pk].sealed_requests.get(request_key) if locked.is_sealed and seats else None
+        if replayed is not None or sealed_amount is not None:
+            outcome = _replayed(auction_id=auction_id, amount=value, bid_id=replayed, sealed_amount=sealed_amount)
             transaction.set_rollback(True)  # a replay changes nothing
             return outcome
         bids: list[Bid] = []
@@ -410,10 +424,6 @@ def _extend_if_late(auction: Auction, now: datetime) -> list[AuctionEvent]:
     return [_event(auction, AuctionEvent.Kind.EXTENDED, {"closes_at": iso(closes_at)}, at=now)]
 
 
-def _sealed_before(participant: Participant, request_key: str) -> bool:
-    return bool(request_key) and request_key in participant.sealed_request_keys
-
-
 def _sealed_bid(auction: Auction, participant: Participant, amount: Decimal, now: datetime, *, key: str) -> None:
     """One hidden bid per buyer, which they may raise until the end; nothing is broadcast. The request's key is
     kept, so that repeating the request is recognised."""
@@ -431,8 +441,8 @@ def _sealed_bid(auction: Auction, participant: Participant, amount: Decimal, now
         )
     participant.sealed_amount, participant.sealed_at = amount, now
     if key:
-        participant.sealed_request_keys.append(key)
-    participant.save(update_fields=["sealed_amount", "sealed_at", "sealed_request_keys"])
+        participant.sealed_requests[key] = money.text(amount)
+    participant.save(update_fields=["sealed_amount", "sealed_at", "sealed_requests"])
 
 
 # --- closing, cancelling, voiding ----------------------------------------------------------------------------

@@ -154,8 +154,8 @@ def test_a_replayed_idempotency_key_returns_the_first_result(lot, alice):
     assert Bid.objects.count() == 1
 
 
-def test_a_replayed_sealed_bid_returns_the_first_result_even_after_a_raise(market):
-    """A sealed bid writes no ledger entry until the close: its key is kept with the bidder's seat instead."""
+def test_a_replayed_sealed_bid_is_recognised_even_after_a_raise(market):
+    """A sealed bid writes no ledger entry until the close: its key and amount are kept on the bidder's seat."""
     auction = market.auction(format="sealed", starting_price="5000.00")
     carol = market.buyer("carol", deposit_on=auction)
     client = client_for(carol)
@@ -167,11 +167,27 @@ def test_a_replayed_sealed_bid_returns_the_first_result_even_after_a_raise(marke
     raised = bid(client, auction.pk, {"amount": "7000.00"}, **{"Idempotency-Key": "s-2"})
     late_replay = bid(client, auction.pk, {"amount": "6000.00"}, **{"Idempotency-Key": "s-1"})
     assert (raised.status_code, late_replay.status_code) == (201, 201), late_replay.json()
-    assert late_replay.json()["replayed"] is True and late_replay.json()["auction"]["your_sealed_bid"] == "7000.00"
+    assert late_replay.json()["replayed"] is True  # changes nothing: the standing bid is still the raise
+    assert late_replay.json()["auction"]["your_sealed_bid"] == "7000.00"
     seat = auction.participants.get(user=carol)
-    assert (seat.sealed_amount, seat.sealed_request_keys) == (Decimal("7000.00"), ["s-1", "s-2"])
+    assert (seat.sealed_amount, seat.sealed_requests) == (Decimal("7000.00"), {"s-1": "6000.00", "s-2": "7000.00"})
     unkeyed = bid(client, auction.pk, {"amount": "7000.00"})  # no key: a new bid, which must raise
     assert (unkeyed.status_code, unkeyed.json()["code"]) == (409, "too_low")
+
+
+def test_an_old_key_with_another_amount_is_refused_not_taken_for_a_repeat(market, lot, alice):
+    sealed = market.auction(format="sealed", starting_price="5000.00")
+    dora = market.buyer("dora", deposit_on=sealed)
+    for client, auction, amount, other in [
+        (client_for(alice), lot, "10000.00", "10500.00"),
+        (client_for(dora), sealed, "6000.00", "8000.00"),
+    ]:
+        assert bid(client, auction.pk, {"amount": amount}, **{"Idempotency-Key": "form-1"}).status_code == 201
+        reused = bid(client, auction.pk, {"amount": other}, **{"Idempotency-Key": "form-1"})
+        assert (reused.status_code, reused.json()["code"]) == (409, "idempotency_key_reused")
+        assert amount in reused.json()["message"]
+    assert [b.amount for b in Bid.objects.all()] == [Decimal("10000.00")]
+    assert sealed.participants.get(user=dora).sealed_amount == Decimal("6000.00")
 
 
 def test_proxy_bid_and_events_since_seq(market, lot, alice):

@@ -93,6 +93,23 @@ def test_one_request_sent_eight_times_at_once_places_one_bid(market, settings):
     assert sum(not outcome.replayed for outcome in outcomes) == 1
 
 
+def test_one_sealed_bid_sent_eight_times_at_once_is_recorded_once(market, settings):
+    """The same for a sealed bid, which has no ledger entry: the twins find its key on the seat under the lock
+    (without that check, the second would be refused as not raising the bid)."""
+    settings.BID_RATE_LIMIT = 1_000_000
+    auction = market.auction(format="sealed", starting_price="5000.00")
+    alice = market.buyer("alice", deposit_on=auction)
+    outcomes: list[services.BidOutcome] = []
+
+    def send(index: int) -> None:
+        outcomes.append(services.bid_place(user=alice, auction_id=auction.pk, amount="6000.00", request_key="twin"))
+
+    run_threads(8, send)
+    seat = auction.participants.get(user=alice)
+    assert (seat.sealed_amount, seat.sealed_requests) == (Decimal("6000.00"), {"twin": "6000.00"})
+    assert len(outcomes) == 8 and sum(not outcome.replayed for outcome in outcomes) == 1
+
+
 def test_four_closers_at_once_close_the_auction_once(market):
     auctions = [market.auction() for _ in range(5)]
     now = timezone.now()
