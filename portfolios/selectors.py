@@ -102,15 +102,25 @@ def pii_released_for(*, portfolio: Portfolio, buyer: User) -> DebtorIdentities:
 
 
 def _decrypted(portfolio_id: int) -> DebtorIdentities:
-    """The portfolio's debtor identities in tape order, one vault block in memory at a time."""
+    """The portfolio's debtor identities in tape order, one vault block in memory at a time.
+
+    The blocks must hold exactly the portfolio's loans, in their order (loan ids follow the tape): a block missing,
+    repeated or left from an earlier tape raises VaultIntegrityError instead of releasing the wrong identities.
+    """
+    loans = Loan.objects.filter(portfolio_id=portfolio_id).order_by("id").values_list("loan_id", "debtor")
+    expected = loans.iterator(chunk_size=5000)
     blocks = VaultBlock.objects.filter(portfolio_id=portfolio_id).order_by("number")
     for number, ciphertext in blocks.values_list("number", "ciphertext").iterator(chunk_size=1):
         for loan_id, debtor, *values in vault.open_block(bytes(ciphertext), portfolio_id=portfolio_id, number=number):
+            if next(expected, None) != (loan_id, debtor):
+                raise vault.VaultIntegrityError(f"portfolio {portfolio_id}: vault block {number} is not its loans'")
             yield DebtorIdentity(
                 loan_id=loan_id or "",
                 debtor=debtor or "",
                 **{name: value or "" for name, value in zip(tape.PII, values, strict=True)},
             )
+    if next(expected, None) is not None:
+        raise vault.VaultIntegrityError(f"portfolio {portfolio_id}: loans without identities in the vault")
 
 
 # What a data-room reader sees of a loan: everything but the debtor's identity (in the vault) and the title hash.

@@ -34,8 +34,7 @@ class Batch:
     loan_ids: list[str | None] = field(default_factory=list)
     titles: list[str] = field(default_factory=list)  # COPY text of each debt's title hash
     loans: list[bytes] = field(default_factory=list)  # COPY text of the loans, a chunk at a time
-    identities: list[tuple[str | None, ...]] = field(default_factory=list)  # for the vault (identity_rows)
-    block: bytes = b""  # the identities, sealed (vault.seal_block)
+    block: bytes = b""  # the rows' identities, sealed (vault.seal_block)
 
 
 def loan_copy(values: Values, portfolio_id: int, debtors: list[str], titles: list[str]) -> bytes:

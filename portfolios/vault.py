@@ -15,6 +15,10 @@ NONCE_BYTES = 12
 BLOCK_BYTES = 64  # SHA-256's block size
 
 
+class VaultIntegrityError(Exception):
+    """The vault does not hold what the loans say it must (a bug or tampering): nothing is released."""
+
+
 @functools.lru_cache(maxsize=4)
 def _cipher(key: str) -> AESGCM:
     try:
@@ -53,8 +57,8 @@ def seal_block(rows: Sequence[Sequence[str | None]], *, portfolio_id: int, numbe
 
     A tape's loans are sealed a batch at a time rather than one by one, since identities only ever leave the vault
     together (to the buyer): one stored row per batch instead of one per loan took about 6 % off the database's work
-    of an import (200,000 loans, medians of six runs). Each row starts with its loan id, so a row cannot be moved onto
-    another loan unnoticed either.
+    of an import (200,000 loans, medians of six runs). Each row starts with its loan id and pseudonym, which the
+    release checks against the loans (selectors._decrypted).
     """
     plaintext = json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode()
     return seal(plaintext, context=block_context(portfolio_id, number))

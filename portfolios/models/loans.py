@@ -94,7 +94,8 @@ class VaultBlock(models.Model):
     portfolio's loans, in tape order: up to one import batch of them, encrypted as one record.
 
     `ciphertext` is AES-256-GCM (nonce + ciphertext + tag) under PII_VAULT_KEY, bound to the portfolio and the block's
-    number, so a block copied to another portfolio or renumbered fails to decrypt. Only portfolios.vault reads it.
+    number, so a block copied to another portfolio or renumbered fails to decrypt; its rows name their loans, which the
+    release checks. Only portfolios.vault opens it.
     """
 
     portfolio = models.ForeignKey(Portfolio, on_delete=models.CASCADE, related_name="vault_blocks", db_index=False)

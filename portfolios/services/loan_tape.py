@@ -209,6 +209,7 @@ class _Import:
                 return
             row_numbers = [row_no for row_no, _cells in rows_of_batch]
             batch = tape_copy.Batch(number, row_numbers, {}, done(rows_of_batch[-1][0]))
+            identities = []  # in clear: kept here only until sealed
             for start in range(0, len(rows_of_batch), CHUNK_ROWS):
                 chunk = [cells for _row_no, cells in rows_of_batch[start : start + CHUNK_ROWS]]
                 values, issues = tape.batch_check(chunk, plan, cutoff=cutoff, currency=currency)
@@ -219,9 +220,9 @@ class _Import:
                 seal = seal and not batch.issues  # a bad batch is not stored
                 if seal:
                     batch.loans.append(tape_copy.loan_copy(values, portfolio_id, debtors, titles))
-                    batch.identities.extend(tape_copy.identity_rows(values, debtors))
+                    identities.extend(tape_copy.identity_rows(values, debtors))
             if seal:
-                batch.block = vault.seal_block(batch.identities, portfolio_id=portfolio_id, number=number)
+                batch.block = vault.seal_block(identities, portfolio_id=portfolio_id, number=number)
             yield batch
 
     def unreadable(self, error: Exception) -> None:

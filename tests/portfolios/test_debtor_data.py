@@ -108,6 +108,24 @@ def test_the_register_hash_is_hmac_sha256(settings, key):
         vault.Hasher()
 
 
+def test_a_vault_block_that_is_not_the_loans_is_never_released(draft, import_tape, member, staff, make_user):
+    """A block left from an earlier tape opens (same portfolio, same number), but its rows are not these loans."""
+    assert import_tape(draft, csv_upload([loan_row(n) for n in range(5)])).status == "succeeded"
+    stale = bytes(VaultBlock.objects.get(portfolio=draft).ciphertext)
+    assert import_tape(draft, csv_upload([loan_row(n) for n in range(10, 15)])).status == "succeeded"
+    services.portfolio_submit(user=member, portfolio=draft)
+    portfolio = services.portfolio_review(portfolio=draft, reviewer=staff, approve=True)
+    portfolio = to_status(portfolio, Portfolio.Status.IN_AUCTION, Portfolio.Status.SOLD)
+    buyer = make_user("buyer@pearl-bay.example.com")
+    assert len(list(services.portfolio_release_to_buyer(portfolio=portfolio, buyer=buyer))) == 5
+    VaultBlock.objects.filter(portfolio=portfolio).update(ciphertext=stale)
+    with pytest.raises(vault.VaultIntegrityError):
+        list(services.portfolio_release_to_buyer(portfolio=portfolio, buyer=buyer))
+    VaultBlock.objects.filter(portfolio=portfolio).delete()
+    with pytest.raises(vault.VaultIntegrityError):
+        list(services.portfolio_release_to_buyer(portfolio=portfolio, buyer=buyer))
+
+
 def test_identities_go_to_the_settled_buyer_only(listed, make_user):
     portfolio, rows = listed
     buyer, other = make_user("buyer@pearl-bay.example.com"), make_user("nosy@example.com")

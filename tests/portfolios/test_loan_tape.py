@@ -403,6 +403,8 @@ def test_a_real_worker_imports_with_moving_progress(live_server_url, make_user):
     assert seen == sorted(seen)
     assert Loan.objects.filter(portfolio=portfolio).count() == job["loans_imported"]
     assert not ImportIssue.objects.exists()
+    batch = loan_tape.BATCH_ROWS
+    assert [len(block) for block in vault_of(portfolio)[0]] == [batch, batch, batch // 2]
 
 
 @pytest.mark.django_db(transaction=True)
