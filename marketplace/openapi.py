@@ -25,8 +25,15 @@ class ErrorSerializer(serializers.Serializer[Any]):
     min_next_bid = money("With too_low.", required=False)
     deposit_amount = money("With deposit_required.", required=False)
     action_url = serializers.CharField(required=False, help_text="Where to put it right (kyc_required, ...).")
-    retry_after = serializers.IntegerField(required=False, help_text="Seconds, with rate_limited.")
+    retry_after = serializers.IntegerField(required=False, allow_null=True, help_text="Seconds, with rate_limited.")
 
+
+# `fields` is also the name of Serializer's own attribute, so this one is declared from outside the class body.
+ErrorSerializer._declared_fields["fields"] = serializers.DictField(
+    child=serializers.ListField(child=serializers.CharField()),
+    required=False,
+    help_text="Every input at fault and what is wrong with it (validation errors).",
+)
 
 ERRORS = {status: OpenApiResponse(ErrorSerializer) for status in (400, 401, 402, 403, 404, 409, 413, 429)}
 

@@ -131,9 +131,13 @@ def _backends(database: str) -> list[psutil.Process]:
 
 def _peak_mib(process: psutil.Process, *, reset: bool = False) -> float:
     """The process's peak resident memory (the kernel's high-water mark), optionally starting it afresh first."""
-    if reset:
-        Path(f"/proc/{process.pid}/clear_refs").write_text("5")  # 5: reset the peak RSS (Linux 4.0+)
-    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+    try:
+        if reset:
+            Path(f"/proc/{process.pid}/clear_refs").write_text("5")  # 5: reset the peak RSS (Linux 4.0+)
+        status = Path(f"/proc/{process.pid}/status").read_text()
+    except OSError:  # the process has ended
+        return 0.0
+    for line in status.splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
@@ -144,7 +148,8 @@ def measured(process: psutil.Process | None, database: str) -> Iterator[Step]:
     """Yields a Step that holds, on exit, the peak RSS in MiB of `process` (default: this one) or of any of its
     children while the block ran, and the CPU seconds they and the database's server processes used meanwhile.
 
-    The peak is the kernel's high-water mark, reset as the block starts: exact, and free. CPU is sampled every
+    The peak is the kernel's high-water mark, reset as the block starts: exact, and free (of the processes there
+    when the block starts: the import's worker child is started before). CPU is sampled every
     second (a server process that ends between samples loses at most that much): sampling memory and CPU every
     10 ms had cost the benchmark itself 30 % of a core, on a machine that has two.
     """

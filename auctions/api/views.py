@@ -191,6 +191,6 @@ def _int(request: Request, name: str, default: int) -> int:
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # "²" is a digit to str.isdigit, not to int()
         raise DomainError("invalid", f"{name} must be a non-negative integer.", http_status=400, field=name)
     return int(raw)

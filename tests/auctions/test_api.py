@@ -206,7 +206,8 @@ def test_proxy_bid_and_events_since_seq(market, lot, alice):
     ]
     snapshot = client_for(bob).get(f"/api/v1/auctions/{lot.pk}/").json()
     assert snapshot["leading"] is False and snapshot["leader"] == "Bidder 1" and snapshot["reserve_met"] is False
-    assert client_for().get(f"/api/v1/auctions/{lot.pk}/events/?since_seq=x").status_code == 400
+    for bad in ("x", "%C2%B2"):  # "²" passes str.isdigit but not int()
+        assert client_for().get(f"/api/v1/auctions/{lot.pk}/events/?since_seq={bad}").status_code == 400
 
 
 def test_the_seller_sets_up_an_auction_and_bad_setups_name_the_field(market):

@@ -20,6 +20,10 @@ def test_documented_shapes_are_the_shapes_answered(market):
     assert set(outcome["bid"]) == properties("LedgerEntry")
     mine = client.get("/api/v1/me/bids/").json()
     assert set(mine) == properties("MyBidPage") and set(mine["results"][0]) == properties("MyBid")
+    refusals = [client.post(f"/api/v1/auctions/{auction.pk}/bids/", {"amount": "1.00"}, format="json").json()]
+    refusals.append(client.get("/api/v1/auctions/?ending_before=soon").json())
+    assert [refusal["code"] for refusal in refusals] == ["too_low", "invalid"]
+    assert all(set(refusal) <= properties("Error") for refusal in refusals), refusals
     events = client.get(f"/api/v1/auctions/{auction.pk}/events/").json()
     assert set(events) == properties("Events")
     assert {"type", "seq"} <= set(events["events"][-1]) and properties("Event") == {"type", "seq"}
@@ -34,7 +38,7 @@ def test_each_auction_endpoint_names_its_answer_and_its_errors():
     assert answer("/api/v1/auctions/{id}/proxy-bid/", "put", 200) == "BidOutcome"
     for status in (400, 402, 403, 409, 429):
         assert answer(bids, "post", status) == "Error"
-    assert {"code", "message", "field", "min_next_bid", "deposit_amount", "action_url"} <= properties("Error")
+    assert {"code", "message", "field", "fields", "min_next_bid", "deposit_amount", "action_url"} <= properties("Error")
 
 
 def test_the_kyc_state_is_documented_as_answered(market):

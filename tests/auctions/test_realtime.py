@@ -88,9 +88,8 @@ def test_watch_bid_over_the_socket_outbid_notice_and_resync(live_server_url, mar
             assert (await until(anonymous, "watchers"))["count"] == 2  # both sockets, counted across processes
             voided = await sync_to_async(Bid.objects.get)(auction=auction, seq=second["seq"])
             await sync_to_async(services.bid_void)(bid=voided, actor=staff, reason="shill bidding")
-            await sync_to_async(
-                connections.close_all
-            )()  # the worker thread's connection (the test's teardown drops the database)
+            # The worker thread's connection, which would keep the test's teardown from dropping the database.
+            await sync_to_async(connections.close_all)()
             async with websockets.connect(url, origin=origin) as late:
                 recent = (await receive(late))["bids"]
             async with httpx.AsyncClient(base_url=live_server_url) as http:
