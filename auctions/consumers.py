@@ -85,7 +85,7 @@ class AuctionConsumer(AsyncWebsocketConsumer):
         user = self.user if isinstance(self.user, User) else None
         state = selectors.snapshot(auction=auction, user=user)
         bids = selectors.bid_list(auction=auction).order_by("-seq")[:20]
-        recent = [selectors.ledger_entry(bid) for bid in reversed(bids)]
+        recent = [selectors.ledger_entry(bid=bid) for bid in reversed(bids)]
         return {
             "type": "snapshot",
             "seq": state["seq"],

@@ -149,7 +149,7 @@ def bid_list(*, auction: Auction) -> QuerySet[Bid]:
     return auction.bids.select_related("participant", "void").order_by("seq")
 
 
-def ledger_entry(bid: Bid, *, voided: bool | None = None) -> dict[str, Any]:
+def ledger_entry(*, bid: Bid, voided: bool | None = None) -> dict[str, Any]:
     """A ledger entry as the API and the live room show it; `voided` is read from the bid's `void` (selected with it,
     as bid_list does) unless known."""
     return {

@@ -94,7 +94,7 @@ class BidListView(APIView):
         auction = get_object_or_404(Auction, pk=pk)
         since, limit = _int(request, "since_seq", 0), min(_int(request, "limit", 500), 1000)
         bids = selectors.bid_list(auction=auction).filter(seq__gt=since)[:limit]
-        return Response({"auction": auction.pk, "results": [selectors.ledger_entry(bid) for bid in bids]})
+        return Response({"auction": auction.pk, "results": [selectors.ledger_entry(bid=bid) for bid in bids]})
 
     @extend_schema(
         request=BidSerializer,
@@ -116,11 +116,11 @@ class BidListView(APIView):
 def _outcome_json(outcome: services.BidOutcome, request: Request) -> dict[str, Any]:
     """The bid's ledger entries and the auction as the bid left it; a replay reads both again."""
     if outcome.position is not None:  # made by this request: its bids are new (not voided), its row is current
-        entries = [selectors.ledger_entry(bid, voided=False) for bid in outcome.bids]
+        entries = [selectors.ledger_entry(bid=bid, voided=False) for bid in outcome.bids]
         auction = outcome.auction
     else:
         bids = Bid.objects.filter(pk__in=[b.pk for b in outcome.bids]).select_related("participant").order_by("seq")
-        entries = [selectors.ledger_entry(bid) for bid in bids]
+        entries = [selectors.ledger_entry(bid=bid) for bid in bids]
         auction = selectors.auction_get(auction_id=outcome.auction.pk)
     return {
         "bid": entries[0] if entries else None,
@@ -183,7 +183,7 @@ class MyBidsView(APIView):
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(bids, request, view=self) or []
         return paginator.get_paginated_response(
-            [{"auction": bid.auction_id, **selectors.ledger_entry(bid)} for bid in page]
+            [{"auction": bid.auction_id, **selectors.ledger_entry(bid=bid)} for bid in page]
         )
 
 
