@@ -3,6 +3,7 @@ outbid notices, and two ASGI processes sharing Redis."""
 
 import asyncio
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -10,11 +11,12 @@ import pytest
 import websockets
 from asgiref.sync import sync_to_async
 from django.db import connections
+from django.utils import timezone
 from websockets.typing import Origin
 
 from accounts.services import api_token_create
 from auctions import services
-from auctions.models import AuctionEvent, Bid
+from auctions.models import Auction, AuctionEvent, Bid
 from tests import aio, processes
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -270,3 +272,31 @@ def test_bad_input_costs_only_the_sender_its_socket(live_server_url, market):
             assert (await receive(later))["auction"]["bid_count"] == 1  # and the server still serves
 
     aio.run(scenario())
+
+
+def test_a_late_bid_extends_and_the_close_reaches_every_watcher(live_server_url, market):
+    """`extended` and `closed` frames over a real socket, each with the next `seq`."""
+    auction = market.auction(reserve_price="10000.00")
+    alice = market.buyer("alice", deposit_on=auction)
+    services.auction_open(auction_id=auction.pk)
+    closes_at = timezone.now() + timedelta(seconds=30)  # inside the 5-minute soft-close window
+    Auction.objects.filter(pk=auction.pk).update(closes_at=closes_at, ends_at=closes_at)
+    connections.close_all()
+
+    async def scenario() -> None:
+        async with websockets.connect(ws_url(live_server_url, auction.pk), origin=Origin(live_server_url)) as ws:
+            seq = (await receive(ws))["seq"]
+            await sync_to_async(services.bid_place)(user=alice, auction_id=auction.pk, amount="10000.00")
+            bid, extended = await until(ws, "bid"), await until(ws, "extended")
+            assert (bid["seq"], extended["seq"]) == (seq + 1, seq + 2)
+            assert datetime.fromisoformat(extended["closes_at"]) > closes_at + timedelta(minutes=4)
+            now = timezone.now()
+            await sync_to_async(Auction.objects.filter(pk=auction.pk).update)(closes_at=now, ends_at=now)
+            assert await sync_to_async(services.auction_close)(auction_id=auction.pk)
+            closed = await until(ws, "closed")
+            assert closed == {"type": "closed", "seq": seq + 3, "result": "sold", "final_price": "10000.00"}
+
+    try:
+        aio.run(scenario())
+    finally:
+        aio.run(sync_to_async(connections.close_all)())  # the worker thread's connection
