@@ -82,4 +82,5 @@ class EventSerializer(serializers.Serializer[Any]):
 class EventsSerializer(serializers.Serializer[Any]):
     auction = serializers.IntegerField()
     seq = serializers.IntegerField(help_text="The auction's last event now.")
-    events = EventSerializer(many=True, help_text="At most 1000: ask again from the last one's seq.")
+    events = EventSerializer(many=True, help_text="At most 1000.")
+    has_more = serializers.BooleanField(help_text="More follow: ask again from the last one's seq.")

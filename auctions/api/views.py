@@ -24,6 +24,7 @@ from marketplace.openapi import ERRORS
 FILTERS = ["status", "format", "ending_before"]
 MAX_BID_BODY = 4096
 IDEMPOTENCY_KEY_LENGTH = 64
+EVENT_PAGE = 1000  # events per answer of the events endpoint
 
 
 def _viewer(request: Request) -> User | None:
@@ -150,10 +151,12 @@ class EventListView(APIView):
         responses={200: schema.EventsSerializer, **ERRORS},
     )
     def get(self, request: Request, pk: int) -> Response:
-        """Every event after `since_seq`, in order (at most 1000 per call: repeat from the last `seq`)."""
+        """Every event after `since_seq`, in order (at most EVENT_PAGE per call: `has_more` says to ask again from
+        the last one's `seq`)."""
         auction = get_object_or_404(Auction, pk=pk)
-        events = selectors.event_list(auction=auction, since_seq=_int(request, "since_seq", 0))
-        return Response({"auction": auction.pk, "seq": auction.seq, "events": events})
+        events = selectors.event_list(auction=auction, since_seq=_int(request, "since_seq", 0), limit=EVENT_PAGE + 1)
+        page = {"auction": auction.pk, "seq": auction.seq, "events": events[:EVENT_PAGE]}
+        return Response({**page, "has_more": len(events) > EVENT_PAGE})
 
 
 class RelistView(APIView):

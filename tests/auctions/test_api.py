@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from auctions.api import views as api_views
 from auctions.models import Auction, AuctionEvent, Bid
 
 pytestmark = pytest.mark.django_db
@@ -190,7 +191,7 @@ def test_an_old_key_with_another_amount_is_refused_not_taken_for_a_repeat(market
     assert sealed.participants.get(user=dora).sealed_amount == Decimal("6000.00")
 
 
-def test_proxy_bid_and_events_since_seq(market, lot, alice):
+def test_proxy_bid_and_events_since_seq(market, lot, alice, monkeypatch):
     bob = market.buyer("bob", deposit_on=lot)
     response = client_for(alice).put(
         f"/api/v1/auctions/{lot.pk}/proxy-bid/", data={"max_amount": "20000.00"}, format="json"
@@ -204,6 +205,11 @@ def test_proxy_bid_and_events_since_seq(market, lot, alice):
         ("bid", "12000.00", "manual"),
         ("bid", "12100.00", "proxy"),
     ]
+    monkeypatch.setattr(api_views, "EVENT_PAGE", 2)
+    first = client_for().get(f"/api/v1/auctions/{lot.pk}/events/?since_seq=1").json()
+    rest = client_for().get(f"/api/v1/auctions/{lot.pk}/events/?since_seq={first['events'][-1]['seq']}").json()
+    assert [e["seq"] for e in first["events"]] == [2, 3] and first["has_more"] is True
+    assert [e["seq"] for e in rest["events"]] == [4] and rest["has_more"] is False
     snapshot = client_for(bob).get(f"/api/v1/auctions/{lot.pk}/").json()
     assert snapshot["leading"] is False and snapshot["leader"] == "Bidder 1" and snapshot["reserve_met"] is False
     for bad in ("x", "%C2%B2"):  # "²" passes str.isdigit but not int()
