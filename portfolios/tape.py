@@ -47,7 +47,7 @@ PLAIN_DATE = re.compile(r"\d{4}-\d\d-\d\d", re.ASCII)
 AMOUNT_KEY_FORM = re.compile(r"(?:0|[1-9]\d{0,15})\.\d\d", re.ASCII)  # what f"{Decimal(text):.2f}" gives
 PLAIN_IDENTITY = re.compile(r"[0-9A-Z]{1,32}", re.ASCII)  # a national id as _identity leaves it
 PLAIN_RATE = re.compile(r"100|\d{1,2}(?:\.\d{1,4})?", re.ASCII)
-SEPARATOR = "\x1f"  # separates the fields under a keyed hash (vault.Hasher.title), so no cell may hold it
+SEPARATOR = "\x1f"  # separates the fields under a keyed hash (tape_copy.identities), so no cell may hold it
 
 
 def _text(max_length: int) -> Callable[[str], str]:

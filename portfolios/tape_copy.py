@@ -51,7 +51,14 @@ def loan_copy(values: Values, portfolio_id: int, debtors: list[str], titles: lis
 
 
 def identities(values: Values, hasher: vault.Hasher, *, portfolio_id: int) -> tuple[list[str], list[str]]:
-    """Per row: the debtor's pseudonym and the debt's title hash, as COPY text (NULL where the row lacks them)."""
+    """Per row: the debtor's pseudonym and the debt's title hash, as COPY text (NULL where the row lacks them).
+
+    The pseudonym, `D-` and 14 hex digits, is stable for one debtor within one portfolio (and across re-uploads),
+    and scoped to the portfolio so that nobody can follow a debtor from one listing to another. The title hash (the
+    chain-of-title key) covers who owes the debt and its origination (ISO date, two-decimal amount), not the loan
+    id: a buyer who resells a debt gives it its own id, while the debtor and the origination stay the same. The
+    debtor alone would be too much: one person may owe several lenders.
+    """
     identity_column = values["national_id"]
     count = len(identity_column)
     pseudonym_prefix = f"debtor\x1f{portfolio_id}\x1f".encode()

@@ -90,20 +90,3 @@ class Hasher:
         outer = self.outer.copy()
         outer.update(inner.digest())
         return outer.digest()
-
-    def title(self, *, identity: str, origination_date: str, origination_amount: str) -> bytes:
-        """The chain-of-title key of one debt: who owes it and the origination (ISO date, two-decimal amount).
-
-        The loan id is left out on purpose: a buyer who resells a debt gives it its own id, while the debtor and
-        the origination stay the same. The debtor alone would be too much: one person may owe several lenders.
-        """
-        message = f"title\x1f{identity}\x1f{origination_date}\x1f{origination_amount}".encode()
-        return self.digest(message)
-
-    def pseudonym(self, *, portfolio_id: int, identity: str) -> str:
-        """`D-` and 14 hex digits, stable for one debtor within one portfolio (and across re-uploads).
-
-        Scoped to the portfolio so that nobody can follow a debtor from one listing to another.
-        """
-        digest = self.digest(f"debtor\x1f{portfolio_id}\x1f{identity}".encode())
-        return "D-" + digest[:7].hex().upper()

@@ -48,7 +48,7 @@ class Loan(models.Model):
     )
     loan_id = models.CharField(_("loan id"), max_length=64)
     debtor = models.CharField(_("debtor pseudonym"), max_length=16, help_text=_("Stable per debtor and portfolio."))
-    # Chain-of-title register: HMAC-SHA256 of the debtor's identity, origination date and amount (services.tape).
+    # Chain-of-title register: HMAC-SHA256 of the debtor's identity, origination date and amount (tape_copy.identities).
     title_hash = models.BinaryField(_("title hash"), max_length=32, editable=False)
     borrower_type = models.CharField(_("borrower type"), max_length=12, choices=BorrowerType.choices)
     region = models.CharField(_("region"), max_length=64)
