@@ -39,12 +39,3 @@ def test_each_auction_endpoint_names_its_answer_and_its_errors():
     for status in (400, 402, 403, 409, 429):
         assert answer(bids, "post", status) == "Error"
     assert {"code", "message", "field", "fields", "min_next_bid", "deposit_amount", "action_url"} <= properties("Error")
-
-
-def test_the_kyc_state_is_documented_as_answered(market):
-    buyer = market.buyer("gail")
-    client = APIClient()
-    client.force_authenticate(buyer)
-    body = client.get("/api/v1/me/kyc/").json()
-    assert answer("/api/v1/me/kyc/", "get", 200) == "KycState"
-    assert set(body) == properties("KycState") and body["status"] == "approved"
